@@ -1,0 +1,54 @@
+"""Where the data lives and who is acting: from arguments, environment, then defaults.
+
+The data directory never comes from a path relative to the notebook (Voila runs
+each kernel in the notebook's folder): ``--data``/``path``, else ``WORKBENCH_DATA``,
+else a per-user data directory.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+CONFIG_FILE = "config.json"
+
+
+def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory to use."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get("WORKBENCH_DATA", "").strip()
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(platformdirs.user_data_dir("brobygning-workbench", appauthor=False))
+
+
+def user_config(root: Path) -> dict[str, Any]:
+    """The signed-in coordinator's settings kept in the data directory (empty if none)."""
+    path = root / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def actor(root: Path, explicit: str | None = None) -> str:
+    """Who the audit trail names: explicit, else ``WORKBENCH_ACTOR``, the config, the OS user."""
+    if explicit:
+        return explicit
+    env = os.environ.get("WORKBENCH_ACTOR", "").strip()
+    if env:
+        return env
+    configured = user_config(root).get("user_name")
+    if isinstance(configured, str) and configured.strip():
+        return configured.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

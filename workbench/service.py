@@ -1,0 +1,515 @@
+"""The service API: the only way to change data.
+
+Every method validates its input, checks the workflow and consent rules against
+fresh state under the store's write lock, and commits the change together with
+its audit record. Dashboards, notebooks and the command line all call this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from workbench import instruments
+from workbench import model as m
+from workbench.errors import ConsentMissing, InvalidInput, NotFound, StaleEdit, WorkflowRefused
+from workbench.store import Store, Transaction
+from workbench.workflow import CaseState, EventKind, Status, apply, check, replay
+
+if TYPE_CHECKING:
+    from workbench.frames import Frames
+
+_ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
+_OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
+_PERSONAL_EVENT_FIELDS = ("text", "override_reason")
+
+
+def consent_now(citizen: Mapping[str, Any], purpose: m.Purpose) -> bool:
+    """Whether the newest consent record for ``purpose`` is a given consent."""
+    current = False
+    for record in citizen.get("consents", []):
+        if record["purpose"] == purpose:
+            current = bool(record["given"])
+    return current
+
+
+class Workbench:
+    """A handle on one data directory, acting as one named user (``actor``)."""
+
+    def __init__(self, store: Store, actor: str, today: Callable[[], date] = date.today) -> None:
+        self.store = store
+        self.actor = actor
+        self._today = today
+
+    @cached_property
+    def frames(self) -> Frames:
+        """The typed polars tables every screen and notebook reads."""
+        from workbench.frames import Frames
+
+        return Frames(self.store, today=self._today)
+
+    def batch(self) -> Any:
+        """Commit many calls at once under one lock (bulk import, demo data)."""
+        return self.store.batch()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _commit(self, build: Callable[[Any, Transaction], Any]) -> Any:
+        return self.store.transact(self.actor, build)
+
+    def _date(self, value: date | str | None, field: str = "on") -> date:
+        if value is None:
+            return self._today()
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput("input.date", field=field) from None
+        if value > self._today():
+            raise InvalidInput("input.date_future", field=field)
+        return value
+
+    @staticmethod
+    def _need(store: Any, table: str, doc_id: str, key: str) -> dict[str, Any]:
+        doc = store.get(table, doc_id)
+        if doc is None:
+            raise NotFound(key, id=doc_id)
+        return dict(doc)
+
+    @staticmethod
+    def _check_version(doc: Mapping[str, Any], version: int | None) -> None:
+        if version is not None and doc.get("version", 1) != version:
+            raise StaleEdit("edit.stale")
+
+    def _new_id(self, store: Any, tx: Transaction, table: str) -> str:
+        from workbench.schema import TABLES
+
+        return f"{TABLES[table].prefix}{store.next_number(tx, table):06d}"
+
+    def _update(self, table: str, model: type[m.Record], doc_id: str, version: int | None,
+                changes: Mapping[str, Any], not_found: str, action: str = "update") -> dict[str, Any]:
+        """Replace fields of a versioned record; refuses a stale version."""
+        if "id" in changes or "version" in changes:
+            raise InvalidInput("input.unknown_field", field="id")
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            current = self._need(store, table, doc_id, not_found)
+            self._check_version(current, version)
+            merged = {**current, **changes, "version": current.get("version", 1) + 1}
+            doc = m.dump(m.parse(model, merged))
+            tx.put(table, doc)
+            tx.log(action, table, doc_id, [k for k in changes if current.get(k) != doc.get(k)])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    # -- sites and interventions -------------------------------------------------------------
+
+    def add_site(self, site_id: str, name: str, municipality: str) -> dict[str, Any]:
+        """Register a volunteer centre; its three-letter code starts its case numbers."""
+        doc = m.dump(m.parse(m.Site, {"id": site_id, "name": name, "municipality": municipality}))
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            if store.get("sites", doc["id"]) is not None:
+                raise InvalidInput("site.exists", field="id", id=doc["id"])
+            tx.put("sites", doc)
+            tx.log("create", "sites", doc["id"], list(doc))
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def add_intervention(self, name: str, description: str = "", started_on: date | None = None) -> dict[str, Any]:
+        """Register a lab-track intervention whose label cases can carry."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            data = {"id": self._new_id(store, tx, "interventions"), "name": name,
+                    "description": description, "started_on": self._date(started_on, "started_on")}
+            doc = m.dump(m.parse(m.Intervention, data))
+            tx.put("interventions", doc)
+            tx.log("create", "interventions", doc["id"], list(doc))
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def _site(self, store: Any, site_id: str) -> dict[str, Any]:
+        return self._need(store, "sites", site_id, "site.not_found")
+
+    # -- volunteers --------------------------------------------------------------------------
+
+    def register_volunteer(self, **fields: Any) -> dict[str, Any]:
+        """Register a brobygger at a site (onboarding starts at 'interested' unless given)."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            self._site(store, str(fields.get("site_id", "")).upper())
+            data = {"registered_on": self._today(), **fields, "id": self._new_id(store, tx, "volunteers")}
+            doc = m.dump(m.parse(m.Volunteer, data))
+            tx.put("volunteers", doc)
+            tx.log("create", "volunteers", doc["id"], list(doc))
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def update_volunteer(self, volunteer_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
+        """Change a brobygger's details or onboarding status; refuses an edit made on stale data."""
+        return self._update("volunteers", m.Volunteer, volunteer_id, version, changes, "volunteer.not_found")
+
+    def volunteer_load(self, volunteer_id: str) -> int:
+        """How many open cases the brobygger currently holds."""
+        self.store.refresh()
+        return self._load(self.store, volunteer_id)
+
+    def _load(self, store: Any, volunteer_id: str) -> int:
+        case_ids = {e["case_id"] for e in store.find("events", "volunteer_id", volunteer_id)}
+        load = 0
+        for case_id in case_ids:
+            state = replay(store.find("events", "case_id", case_id))
+            if state.volunteer_id == volunteer_id and state.status is not Status.closed:
+                load += 1
+        return load
+
+    # -- citizens ----------------------------------------------------------------------------
+
+    def _consents(self, consents: Iterable[Mapping[str, Any]], on: date) -> list[dict[str, Any]]:
+        records = []
+        for item in consents:
+            record = {"recorded_by": self.actor, "on": on, **item}
+            records.append(m.dump(m.parse(m.ConsentRecord, record)))
+        return records
+
+    def open_referral(
+        self,
+        *,
+        site_id: str,
+        citizen: Mapping[str, Any],
+        consents: Iterable[Mapping[str, Any]],
+        contact: Mapping[str, Any] | None = None,
+        on: date | str | None = None,
+        intervention_ids: Sequence[str] = (),
+        text: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a citizen from a referral and open their case in one step.
+
+        ``consents`` lists ``{"purpose": ..., "given": bool}``; consent to case work is required.
+        Returns the case document (with its number, e.g. ``ODE-2026-0042``).
+        """
+        when = self._date(on)
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            self._site(store, site_id.upper())
+            citizen_id = self._new_id(store, tx, "citizens")
+            data = {"registered_on": when, **citizen, "id": citizen_id, "site_id": site_id,
+                    "consents": self._consents(consents, when)}
+            doc = m.dump(m.parse(m.Citizen, data))
+            if not consent_now(doc, m.Purpose.case_work):
+                raise ConsentMissing("consent.case_work_required", field="consents")
+            tx.put("citizens", doc)
+            tx.log("create", "citizens", citizen_id, list(doc))
+            if contact:
+                contact_doc = m.dump(m.parse(m.CitizenContact, {**contact, "id": citizen_id}))
+                tx.put("contacts", contact_doc)
+                tx.log("create", "contacts", citizen_id, list(contact_doc))
+            return self._open_case(store, tx, doc, when, intervention_ids, text)
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def open_case(self, citizen_id: str, *, on: date | str | None = None,
+                  intervention_ids: Sequence[str] = (), text: str | None = None) -> dict[str, Any]:
+        """Open a new case for a citizen already registered (e.g. one who returns later)."""
+        when = self._date(on)
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            citizen = self._citizen(store, citizen_id)
+            if not consent_now(citizen, m.Purpose.case_work):
+                raise ConsentMissing("consent.case_work_required", field="consents")
+            for case in store.find("cases", "citizen_id", citizen_id):
+                if replay(store.find("events", "case_id", case["id"])).status is not Status.closed:
+                    raise WorkflowRefused("case.already_open", number=case["number"])
+            return self._open_case(store, tx, citizen, when, intervention_ids, text)
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def _open_case(self, store: Any, tx: Transaction, citizen: Mapping[str, Any], when: date,
+                   intervention_ids: Sequence[str], text: str | None) -> dict[str, Any]:
+        for intervention_id in intervention_ids:
+            self._need(store, "interventions", intervention_id, "intervention.not_found")
+        site_id = citizen["site_id"]
+        counter_id = f"cases:{site_id}:{when.year}"
+        counter = store.get("counters", counter_id) or {"id": counter_id, "value": 0}
+        sequence = counter["value"] + 1
+        tx.put("counters", {"id": counter_id, "value": sequence})
+        case = m.dump(m.parse(m.Case, {
+            "id": self._new_id(store, tx, "cases"), "number": f"{site_id}-{when.year}-{sequence:04d}",
+            "site_id": site_id, "citizen_id": citizen["id"], "opened_on": when,
+            "intervention_ids": list(intervention_ids),
+        }))
+        tx.put("cases", case)
+        tx.log("create", "cases", case["id"], list(case))
+        self._add_event(store, tx, case, CaseState(), EventKind.referral_received,
+                        {"on": when, "text": text}, citizen=citizen)
+        return case
+
+    def _citizen(self, store: Any, citizen_id: str) -> dict[str, Any]:
+        citizen = self._need(store, "citizens", citizen_id, "citizen.not_found")
+        if citizen.get("erased"):
+            raise NotFound("citizen.not_found", id=citizen_id)
+        return citizen
+
+    def citizen(self, citizen_id: str) -> dict[str, Any]:
+        """Open a citizen's record (logged in the audit trail as an opening)."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            doc = self._citizen(store, citizen_id)
+            contact = store.get("contacts", citizen_id)
+            tx.log("open", "citizens", citizen_id)
+            return {**doc, "contact": contact}
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def update_citizen(self, citizen_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
+        """Change a citizen's details; consent is changed with ``record_consent`` instead."""
+        if "consents" in changes or "site_id" in changes:
+            raise InvalidInput("input.unknown_field", field="consents" if "consents" in changes else "site_id")
+        return self._update("citizens", m.Citizen, citizen_id, version, changes, "citizen.not_found")
+
+    def update_contact(self, citizen_id: str, **contact: Any) -> dict[str, Any]:
+        """Set how to reach a citizen (kept apart from the citizen so it can be erased)."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            self._citizen(store, citizen_id)
+            old = store.get("contacts", citizen_id) or {}
+            doc = m.dump(m.parse(m.CitizenContact, {
+                **contact, "id": citizen_id, "version": old.get("version", 0) + 1}))
+            tx.put("contacts", doc)
+            tx.log("update", "contacts", citizen_id, [k for k in contact])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def record_consent(self, citizen_id: str, purpose: str, given: bool, on: date | str | None = None) -> dict[str, Any]:
+        """Append a given or withdrawn consent; the newest record per purpose is in force."""
+        when = self._date(on)
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            doc = self._citizen(store, citizen_id)
+            record = self._consents([{"purpose": purpose, "given": given}], when)
+            doc = m.dump(m.parse(m.Citizen, {**doc, "consents": [*doc.get("consents", []), *record],
+                                             "version": doc.get("version", 1) + 1}))
+            tx.put("citizens", doc)
+            tx.log("consent", "citizens", citizen_id, [f"consents.{purpose}"])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    # -- communities -------------------------------------------------------------------------
+
+    def add_community(self, **fields: Any) -> dict[str, Any]:
+        """Add a fællesskab to the catalog."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            if fields.get("site_id"):
+                self._site(store, str(fields["site_id"]).upper())
+            doc = m.dump(m.parse(m.Community, {**fields, "id": self._new_id(store, tx, "communities")}))
+            tx.put("communities", doc)
+            tx.log("create", "communities", doc["id"], list(doc))
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def update_community(self, community_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
+        """Edit a community, change its status, or mark it verified."""
+        return self._update("communities", m.Community, community_id, version, changes, "community.not_found")
+
+    def verify_community(self, community_id: str, on: date | str | None = None) -> dict[str, Any]:
+        """Record that the catalog entry was checked today by the acting user."""
+        return self._update("communities", m.Community, community_id, None,
+                            {"last_verified_on": self._date(on), "last_verified_by": self.actor},
+                            "community.not_found", action="verify")
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def case_state(self, case_id: str) -> CaseState:
+        """The replayed state of a case: status, volunteer, community, next allowed steps."""
+        self.store.refresh()
+        self._need(self.store, "cases", case_id, "case.not_found")
+        return replay(self.store.find("events", "case_id", case_id))
+
+    def case_events(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's timeline in recorded order."""
+        self.store.refresh()
+        self._need(self.store, "cases", case_id, "case.not_found")
+        return self.store.find("events", "case_id", case_id)
+
+    def assign(self, case_id: str, volunteer_id: str, *, override_reason: str | None = None,
+               on: date | str | None = None) -> dict[str, Any]:
+        """Give the case to a brobygger; over capacity, paused or untrained needs a recorded override."""
+        return self.record_event(case_id, EventKind.volunteer_assigned, volunteer_id=volunteer_id,
+                                 override_reason=override_reason, on=on)
+
+    def close_case(self, case_id: str, reason: str, *, text: str | None = None,
+                   on: date | str | None = None) -> dict[str, Any]:
+        """Close the case with a reason (joined a community, declined, no contact, …)."""
+        return self.record_event(case_id, EventKind.case_closed, close_reason=reason, text=text, on=on)
+
+    def reopen_case(self, case_id: str, *, text: str | None = None, on: date | str | None = None) -> dict[str, Any]:
+        """Reopen a closed case where it stood before it was closed."""
+        return self.record_event(case_id, EventKind.case_reopened, text=text, on=on)
+
+    def record_event(self, case_id: str, kind: EventKind | str, **fields: Any) -> dict[str, Any]:
+        """Record one step on a case's timeline, if the workflow and consent allow it now."""
+        try:
+            event_kind = EventKind(kind)
+        except ValueError:
+            raise InvalidInput("event.kind", field="kind", kind=str(kind)) from None
+        if event_kind in (EventKind.referral_received, EventKind.measure_recorded):
+            raise InvalidInput("event.kind_internal", field="kind", kind=event_kind.value)
+        fields = {k: v for k, v in fields.items() if v is not None}
+        fields["on"] = self._date(fields.get("on"))
+        fields.pop("text", None) if fields.get("text") == "" else None
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            case = self._need(store, "cases", case_id, "case.not_found")
+            state = replay(store.find("events", "case_id", case_id))
+            return self._add_event(store, tx, case, state, event_kind, fields)
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def _add_event(self, store: Any, tx: Transaction, case: Mapping[str, Any], state: CaseState,
+                   kind: EventKind, fields: dict[str, Any],
+                   citizen: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        citizen = citizen or self._citizen(store, case["citizen_id"])
+        if not consent_now(citizen, m.Purpose.case_work) and kind is not EventKind.case_closed:
+            raise ConsentMissing("consent.case_work_withdrawn")
+        if kind is EventKind.follow_up and not consent_now(citizen, m.Purpose.follow_up_contact):
+            raise ConsentMissing("consent.follow_up_missing")
+        check(state, kind, fields)
+        if fields["on"] < date.fromisoformat(str(case["opened_on"])):
+            raise InvalidInput("event.before_referral", field="on")
+        self._event_rules(store, case, state, kind, fields)
+        event = m.dump(m.parse(m.Event, {
+            **fields, "id": self._new_id(store, tx, "events"), "case_id": case["id"], "kind": kind.value,
+            "recorded_at": datetime.now(UTC), "recorded_by": self.actor,
+        }))
+        tx.put("events", event)
+        tx.log("event", "cases", case["id"], [k for k in event if k not in ("id", "case_id")])
+        if kind is EventKind.escort_completed and event.get("as_described") and event.get("community_id"):
+            self._verified_by_escort(store, tx, event)
+        apply(state, kind, event)
+        return event
+
+    def _event_rules(self, store: Any, case: Mapping[str, Any], state: CaseState, kind: EventKind,
+                     fields: dict[str, Any]) -> None:
+        """Rules that depend on the other records a step names."""
+        required = {
+            EventKind.volunteer_assigned: "volunteer_id",
+            EventKind.conversation_held: "community_id",
+            EventKind.escort_planned: "planned_for",
+            EventKind.escort_completed: "attended",
+            EventKind.follow_up: "still_participating",
+            EventKind.case_closed: "close_reason",
+            EventKind.note: "text",
+        }.get(kind)
+        if required and fields.get(required) in (None, ""):
+            raise InvalidInput("input.required", field=required)
+        if kind is EventKind.volunteer_assigned:
+            self._assignable(store, case, fields)
+        if kind is EventKind.conversation_held:
+            community = self._need(store, "communities", fields["community_id"], "community.not_found")
+            if community.get("status") != m.CommunityStatus.active:
+                raise WorkflowRefused("community.not_active", field="community_id", name=community["name"])
+        if kind in (EventKind.escort_planned, EventKind.escort_completed):
+            fields.setdefault("community_id", state.community_id)
+            fields.setdefault("volunteer_id", state.volunteer_id)
+        if kind is EventKind.escort_planned:
+            planned = fields["planned_for"]
+            if isinstance(planned, str):
+                try:
+                    fields["planned_for"] = planned = date.fromisoformat(planned)
+                except ValueError:
+                    raise InvalidInput("input.date", field="planned_for") from None
+            if planned < fields["on"]:
+                raise InvalidInput("event.planned_in_past", field="planned_for")
+
+    def _assignable(self, store: Any, case: Mapping[str, Any], fields: dict[str, Any]) -> None:
+        volunteer = self._need(store, "volunteers", fields["volunteer_id"], "volunteer.not_found")
+        if volunteer["site_id"] != case["site_id"]:
+            raise WorkflowRefused("assign.other_site", field="volunteer_id", name=volunteer["name"])
+        status = m.VolunteerStatus(volunteer["status"])
+        problem = None
+        if status is m.VolunteerStatus.left:
+            raise WorkflowRefused("assign.volunteer_left", field="volunteer_id", name=volunteer["name"])
+        if status in _OVERRIDABLE:
+            problem = f"assign.status_{status.value}"
+        elif self._load(store, volunteer["id"]) >= volunteer.get("capacity", 3):
+            problem = "assign.over_capacity"
+        if problem and not fields.get("override_reason"):
+            raise WorkflowRefused(problem, field="volunteer_id", name=volunteer["name"],
+                                  capacity=volunteer.get("capacity", 3))
+        fields["override"] = bool(problem)
+        if not problem:
+            fields.pop("override_reason", None)
+
+    def _verified_by_escort(self, store: Any, tx: Transaction, event: Mapping[str, Any]) -> None:
+        community = store.get("communities", event["community_id"])
+        if community is None:
+            return
+        doc = {**community, "last_verified_on": event["on"], "last_verified_by": event["recorded_by"],
+               "version": community.get("version", 1) + 1}
+        tx.put("communities", doc)
+        tx.log("verify", "communities", community["id"], ["last_verified_on", "last_verified_by"])
+
+    def set_interventions(self, case_id: str, intervention_ids: Sequence[str], version: int | None = None) -> dict[str, Any]:
+        """Label a case with the lab-track interventions it takes part in."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            case = self._need(store, "cases", case_id, "case.not_found")
+            self._check_version(case, version)
+            for intervention_id in intervention_ids:
+                self._need(store, "interventions", intervention_id, "intervention.not_found")
+            doc = {**case, "intervention_ids": list(dict.fromkeys(intervention_ids)),
+                   "version": case.get("version", 1) + 1}
+            tx.put("cases", m.dump(m.parse(m.Case, doc)))
+            tx.log("update", "cases", case_id, ["intervention_ids"])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    # -- measures ----------------------------------------------------------------------------
+
+    def record_measure(self, case_id: str, *, instrument: str, answers: Sequence[int], timepoint: str,
+                       mode: str, administered_by: str | None = None,
+                       on: date | str | None = None) -> dict[str, Any]:
+        """Score a questionnaire (UCLA-3 or SWEMWBS) and record it on the case's timeline."""
+        when = self._date(on)
+        scored = instruments.score(instrument, list(answers))
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            case = self._need(store, "cases", case_id, "case.not_found")
+            state = replay(store.find("events", "case_id", case_id))
+            measure = m.dump(m.parse(m.Measure, {
+                "id": self._new_id(store, tx, "measures"), "case_id": case_id, "instrument": instrument,
+                "answers": list(answers), "raw_score": scored.raw, "metric_score": scored.metric,
+                "timepoint": timepoint, "on": when, "administered_by": administered_by or self.actor,
+                "mode": mode,
+            }))
+            self._add_event(store, tx, case, state, EventKind.measure_recorded,
+                            {"on": when, "measure_id": measure["id"]})
+            tx.put("measures", measure)
+            tx.log("create", "measures", measure["id"], list(measure))
+            return measure
+
+        result: dict[str, Any] = self._commit(build)
+        return result

@@ -1,0 +1,556 @@
+"""The embedded store: compacted snapshots plus an append-only, fsync'd journal.
+
+Layout of a data directory (see README, "Data layout"):
+
+    workbench.json            marker: format name and schema version
+    CURRENT                   which snapshot generation is live and the last sequence it covers
+    snapshot-NNNNNN/<t>.ndjson one JSON document per line per table (the TinyDB storage's tables)
+    journal-NNNNNN.ndjson     one line per committed transaction since that snapshot
+    audit.ndjson              append-only audit trail moved out of compacted journals
+    erasures.json             erasure ledger (ids and dates only) re-applied after a restore
+    store.lock                cross-process write lock
+
+A write takes the lock, catches up with what other processes wrote, lets the
+caller build its transaction against that fresh state, appends one line and
+fsyncs it before returning. Readers take no lock: a torn last line is ignored,
+and a snapshot replaced under them is re-read. Compaction writes a new snapshot
+generation beside the old one and switches ``CURRENT`` atomically, so a crash at
+any moment leaves either the old or the new generation whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+from filelock import FileLock, Timeout
+
+from workbench.errors import StoreError
+from workbench.schema import INDEXED, SCHEMA_VERSION, TABLES
+
+FORMAT = "brobygning-workbench"
+MARKER = "workbench.json"
+COMPACT_AFTER_BYTES = 8 * 1024 * 1024
+LOCK_TIMEOUT_S = 30.0
+BATCH_FLUSH_LINES = 100_000
+T = TypeVar("T")
+_TRAILING_DIGITS = re.compile(r"(\d+)$")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def strip_none(value: Any) -> Any:
+    """A document without null fields, as it was stored (polars fills absent keys with null)."""
+    if isinstance(value, dict):
+        return {k: strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_none(v) for v in value]
+    return value
+
+
+@dataclass
+class Transaction:
+    """What one service call changes: documents put or deleted, and its audit records."""
+
+    actor: str
+    puts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    deletes: list[tuple[str, str]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None
+    _reserved: dict[str, int] = field(default_factory=dict)
+
+    def put(self, table: str, doc: dict[str, Any]) -> None:
+        """Insert or replace a whole document (``doc['id']`` names it)."""
+        self.puts.append((table, doc))
+
+    def delete(self, table: str, doc_id: str) -> None:
+        """Remove a document entirely (used by erasure)."""
+        self.deletes.append((table, doc_id))
+
+    def log(self, action: str, entity: str, entity_id: str, fields: list[str] | None = None) -> None:
+        """Add an audit record: who did what to which record, naming fields, never values."""
+        self.audit.append(
+            {"actor": self.actor, "action": action, "entity": entity, "entity_id": entity_id,
+             "fields": sorted(fields or [])}
+        )
+
+
+class JournalStore:
+    """TinyDB-format tables kept as snapshot + journal in one data directory."""
+
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        self._lock = FileLock(str(self.root / "store.lock"), timeout=LOCK_TIMEOUT_S)
+        self._gen = -1
+        self._seq = 0
+        self._offset = 0
+        self._base: dict[str, pl.DataFrame] = {}
+        self._tail: dict[str, dict[str, dict[str, Any] | None]] = {}
+        self._tail_audit: list[dict[str, Any]] = []
+        self._next: dict[str, int] = {}
+        self._frames: dict[str, pl.DataFrame] = {}
+        self._index: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self._tail_index: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
+        self._pending: list[bytes] = []
+        self._in_batch = False
+        self._prepare(create)
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _prepare(self, create: bool) -> None:
+        marker = self.root / MARKER
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError("store.not_a_directory", path=str(self.root))
+        if not marker.exists():
+            if self.root.exists() and any(p.name != "store.lock" for p in self.root.iterdir()):
+                raise StoreError("store.foreign_directory", path=str(self.root))
+            if not create:
+                raise StoreError("store.missing", path=str(self.root))
+            self._initialise()
+        try:
+            meta = json.loads(marker.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+        if meta.get("format") != FORMAT:
+            raise StoreError("store.foreign_directory", path=str(self.root))
+        if int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
+            raise StoreError("store.too_new", found=meta.get("schema_version"), supported=SCHEMA_VERSION)
+        if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
+            raise StoreError("store.unreadable", path=str(self.root), detail="permission denied")
+        with self._locked():
+            self._refresh()
+            self._clean_strays()
+            if int(meta.get("schema_version", 0)) < SCHEMA_VERSION:
+                from workbench.store.migrations import migrate
+
+                migrate(self, int(meta["schema_version"]))
+
+    def _initialise(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+        with self._locked():
+            if (self.root / MARKER).exists():
+                return
+            snap = self.root / "snapshot-000000"
+            snap.mkdir(exist_ok=True)
+            for name in TABLES:
+                (snap / f"{name}.ndjson").touch()
+            fsync_dir(snap)
+            write_atomic(self.root / "CURRENT", json.dumps({"generation": 0, "seq": 0}).encode())
+            write_atomic(
+                self.root / MARKER,
+                json.dumps({"format": FORMAT, "schema_version": SCHEMA_VERSION}).encode(),
+            )
+
+    def set_schema_version(self, version: int) -> None:
+        """Record that the data directory now follows ``version`` (used by migrations)."""
+        write_atomic(self.root / MARKER, json.dumps({"format": FORMAT, "schema_version": version}).encode())
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            with self._lock:
+                yield
+        except Timeout:
+            raise StoreError("store.busy", seconds=int(LOCK_TIMEOUT_S)) from None
+        except PermissionError as exc:
+            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _current(self) -> tuple[int, int]:
+        try:
+            data = json.loads((self.root / "CURRENT").read_bytes())
+        except FileNotFoundError:
+            raise StoreError("store.missing", path=str(self.root)) from None
+        except ValueError as exc:
+            raise StoreError("store.corrupt", path=str(self.root / "CURRENT"), detail=str(exc)) from None
+        return int(data["generation"]), int(data["seq"])
+
+    def _journal_path(self, gen: int | None = None) -> Path:
+        return self.root / f"journal-{self._gen if gen is None else gen:06d}.ndjson"
+
+    def _refresh(self) -> None:
+        """Catch up with every transaction other processes have committed."""
+        for _attempt in range(20):
+            gen, seq = self._current()
+            try:
+                if gen != self._gen:
+                    self._load(gen, seq)
+                self._read_journal()
+                return
+            except FileNotFoundError:
+                continue  # a compaction replaced the generation under us; read the new one
+        raise StoreError("store.busy", seconds=0)
+
+    def _load(self, gen: int, seq: int) -> None:
+        snap = self.root / f"snapshot-{gen:06d}"
+        base: dict[str, pl.DataFrame] = {}
+        for name, table in TABLES.items():
+            path = snap / f"{name}.ndjson"
+            if path.stat().st_size == 0:
+                base[name] = pl.DataFrame(schema=table.schema)
+            else:
+                try:
+                    base[name] = pl.read_ndjson(path, schema=table.schema)
+                except pl.exceptions.PolarsError as exc:
+                    raise StoreError("store.corrupt", path=str(path), detail=str(exc)) from None
+        self._gen, self._seq, self._offset = gen, seq, 0
+        self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
+        self._frames, self._index, self._tail_index = {}, {}, {}
+        self._next = {name: self._max_number(df) for name, df in base.items()}
+
+    @staticmethod
+    def _max_number(df: pl.DataFrame) -> int:
+        if df.height == 0:
+            return 0
+        numbers = df.get_column("id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)
+        return int(numbers.max() or 0)
+
+    def _read_journal(self) -> None:
+        path = self._journal_path()
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            if self._offset:
+                raise
+            return
+        end = chunk.rfind(b"\n") + 1
+        position = self._offset
+        for line in chunk[:end].splitlines(keepends=True):
+            try:
+                tx = json.loads(line)
+            except ValueError:
+                break  # a torn line from a writer that died; never acknowledged
+            if tx["seq"] > self._seq:
+                self._apply(tx)
+            position += len(line)
+        self._offset = position
+
+    def _apply(self, tx: Mapping[str, Any]) -> None:
+        for op in tx["ops"]:
+            table, doc_id, doc = op["table"], op["id"], op.get("doc")
+            old = self._tail[table].get(doc_id)
+            for column in INDEXED.get(table, ()):
+                index = self._tail_index.setdefault((table, column), {})
+                if old is not None and old.get(column) is not None:
+                    index.get(old[column], {}).pop(doc_id, None)
+                if doc is not None and doc.get(column) is not None:
+                    index.setdefault(doc[column], {})[doc_id] = None
+            self._tail[table][doc_id] = doc
+            self._frames.pop(table, None)
+            number = _TRAILING_DIGITS.search(doc_id)
+            if number:
+                self._next[table] = max(self._next[table], int(number[1]))
+        self._tail_audit.extend({"seq": tx["seq"], "at": tx["at"], **a} for a in tx.get("audit", []))
+        self._seq = tx["seq"]
+
+    def refresh(self) -> None:
+        """Public catch-up for readers (dashboards call it before showing data)."""
+        self._refresh()
+
+    def token(self) -> tuple[int, int]:
+        """Changes whenever the store's content changes (generation, last sequence)."""
+        return self._gen, self._seq
+
+    def frame(self, table: str) -> pl.DataFrame:
+        """The whole table as a polars DataFrame in its storage schema (fresh as of now)."""
+        self._refresh()
+        return self._frame(table)
+
+    def _frame(self, table: str) -> pl.DataFrame:
+        cached = self._frames.get(table)
+        if cached is not None:
+            return cached
+        base, tail = self._base[table], self._tail[table]
+        if tail:
+            schema = TABLES[table].schema
+            kept = base.filter(~pl.col("id").is_in(list(tail))) if base.height else base
+            rows = [doc for doc in tail.values() if doc is not None]
+            added = pl.from_dicts(rows, schema=schema) if rows else None
+            frame = pl.concat([kept, added]) if added is not None else kept
+        else:
+            frame = base
+        self._frames[table] = frame
+        return frame
+
+    def get(self, table: str, doc_id: str) -> dict[str, Any] | None:
+        """One document by id, or None."""
+        tail = self._tail[table]
+        if doc_id in tail:
+            return tail[doc_id]
+        rows = self._base_rows(table, "id", doc_id)
+        return rows[0] if rows else None
+
+    def find(self, table: str, column: str, value: str) -> list[dict[str, Any]]:
+        """Every document whose indexed ``column`` equals ``value``, in the order written."""
+        if column not in INDEXED.get(table, ()):
+            raise ValueError(f"{table}.{column} is not indexed; use frame() instead")
+        tail = self._tail[table]
+        found = [d for d in self._base_rows(table, column, value) if d["id"] not in tail]
+        ids = self._tail_index.get((table, column), {}).get(value, {})
+        found.extend(doc for doc_id in ids if (doc := tail[doc_id]) is not None)
+        return found
+
+    def _base_rows(self, table: str, column: str, value: str) -> list[dict[str, Any]]:
+        base = self._base[table]
+        if base.height == 0:
+            return []
+        key = (table, column)
+        index = self._index.get(key)
+        if index is None:
+            index = {}
+            for row, item in enumerate(base.get_column(column).to_list()):
+                index.setdefault(item, []).append(row)
+            self._index[key] = index
+        rows = index.get(value)
+        if not rows:
+            return []
+        return [strip_none(d) for d in base[rows].to_dicts()]
+
+    def count(self, table: str) -> int:
+        """How many documents the table holds."""
+        return self._frame(table).height
+
+    def next_number(self, tx: Transaction, table: str) -> int:
+        """Reserve the next running number of ``table`` for a document in ``tx``."""
+        reserved = tx._reserved.get(table, 0) + 1
+        tx._reserved[table] = reserved
+        return self._next[table] + reserved
+
+    def audit_trail(self) -> Iterator[dict[str, Any]]:
+        """Every audit record ever written, oldest first."""
+        self._refresh()
+        path = self.root / "audit.ndjson"
+        if path.exists():
+            with open(path, "rb") as handle:
+                for line in handle:
+                    if line.endswith(b"\n"):
+                        yield json.loads(line)
+        last = self._last_audit_seq()
+        yield from (a for a in self._tail_audit if a["seq"] > last)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def transact(self, actor: str, build: Callable[[JournalStore, Transaction], T]) -> T:
+        """Run ``build`` against fresh state under the write lock and commit what it adds.
+
+        ``build`` raises to refuse (nothing is written) or returns the call's result.
+        The transaction is on disk (fsync'd) when this returns.
+        """
+        if self._in_batch:
+            result = self._stage(actor, build)
+            if len(self._pending) >= BATCH_FLUSH_LINES:
+                self._flush()
+            return result
+        with self._locked():
+            self._refresh()
+            result = self._stage(actor, build)
+            self._flush()
+            return result
+
+    def _stage(self, actor: str, build: Callable[[JournalStore, Transaction], T]) -> T:
+        tx = Transaction(actor=actor)
+        result = build(self, tx)
+        if tx.puts or tx.deletes:
+            record = {
+                "seq": self._seq + 1,
+                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "ops": [{"table": t, "id": d["id"], "doc": d} for t, d in tx.puts]
+                + [{"table": t, "id": i} for t, i in tx.deletes],
+                "audit": tx.audit,
+            }
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            self._pending.append(line)
+            self._apply(record)
+        return result
+
+    def _flush(self) -> None:
+        lines, self._pending = self._pending, []
+        if not lines:
+            return
+        path = self._journal_path()
+        new_file = not path.exists()
+        with open(path, "ab") as handle:
+            if handle.tell() != self._offset:
+                handle.truncate(self._offset)  # drop a torn line left by a writer that died
+                handle.seek(self._offset)
+            data = b"".join(lines)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if new_file:
+            fsync_dir(self.root)
+        self._offset += len(data)
+        if self._offset > COMPACT_AFTER_BYTES:
+            self._compact()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold the lock for many calls and commit them together (bulk import, demo data).
+
+        Each call still validates against the state the earlier calls built. On an
+        error, what was not yet flushed is dropped and the in-memory state reloaded;
+        large batches are flushed every ``BATCH_FLUSH_LINES`` transactions.
+        """
+        if self._in_batch:
+            yield
+            return
+        with self._locked():
+            self._refresh()
+            self._in_batch = True
+            try:
+                yield
+            except BaseException:
+                self._pending = []
+                self._gen = -1
+                self._refresh()
+                raise
+            finally:
+                self._in_batch = False
+            self._flush()
+            self._compact()
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot generation now."""
+        with self._locked():
+            self._refresh()
+            self._compact()
+
+    def _compact(self) -> None:
+        gen = self._gen + 1
+        final = self.root / f"snapshot-{gen:06d}"
+        work = self.root / f".snapshot-{gen:06d}.tmp"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        work.mkdir()
+        frames = {name: self._frame(name) for name in TABLES}
+        for name, frame in frames.items():
+            path = work / f"{name}.ndjson"
+            frame.write_ndjson(path)
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
+        fsync_dir(work)
+        os.replace(work, final)
+        fsync_dir(self.root)
+        self._append_audit()
+        write_atomic(self.root / "CURRENT", json.dumps({"generation": gen, "seq": self._seq}).encode())
+        old_gen = self._gen
+        self._gen, self._offset = gen, 0
+        self._base, self._tail, self._tail_audit = frames, {n: {} for n in TABLES}, []
+        self._frames, self._index, self._tail_index = dict(frames), {}, {}
+        shutil.rmtree(self.root / f"snapshot-{old_gen:06d}", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._journal_path(old_gen))
+
+    def _last_audit_seq(self) -> int:
+        path = self.root / "audit.ndjson"
+        if not path.exists():
+            return 0
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 65536))
+            tail = handle.read()
+        lines = [ln for ln in tail.split(b"\n")[:-1] if ln.strip()]
+        for line in reversed(lines):
+            with contextlib.suppress(ValueError):
+                return int(json.loads(line)["seq"])
+        return 0
+
+    def _append_audit(self) -> None:
+        path = self.root / "audit.ndjson"
+        if path.exists():
+            with open(path, "rb+") as handle:
+                data_end = handle.seek(0, os.SEEK_END)
+                handle.seek(max(0, data_end - 65536))
+                tail = handle.read()
+                if tail and not tail.endswith(b"\n"):
+                    handle.truncate(data_end - (len(tail) - tail.rfind(b"\n") - 1))
+        last = self._last_audit_seq()
+        new = [a for a in self._tail_audit if a["seq"] > last]
+        if not new:
+            return
+        with open(path, "ab") as handle:
+            for record in new:
+                handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _clean_strays(self) -> None:
+        """Remove temp files and old generations a crashed process may have left behind."""
+        for path in self.root.iterdir():
+            name = path.name
+            stale_snapshot = name.startswith("snapshot-") and name != f"snapshot-{self._gen:06d}"
+            stale_journal = name.startswith("journal-") and name != self._journal_path().name
+            if name.startswith(".") and name.endswith(".tmp") or stale_snapshot or stale_journal:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+
+    # -- whole-store copies ----------------------------------------------------------------
+
+    def export_tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table's documents, consistent as of one moment (for backups)."""
+        with self._locked():
+            self._refresh()
+            return {name: [strip_none(d) for d in self._frame(name).to_dicts()] for name in TABLES}
+
+    def replace_all(self, tables: Mapping[str, list[dict[str, Any]]], actor: str) -> None:
+        """Replace every table's content (restore), as one committed generation."""
+
+        def build(store: JournalStore, tx: Transaction) -> None:
+            for name in TABLES:
+                wanted = {d["id"]: d for d in tables.get(name, [])}
+                for doc_id in store._frame(name).get_column("id").to_list():
+                    if doc_id not in wanted:
+                        tx.delete(name, doc_id)
+                for doc in wanted.values():
+                    tx.put(name, doc)
+            tx.log("restore", "store", "*")
+
+        with self._locked():
+            self._refresh()
+            self._stage(actor, build)
+            self._flush()
+            self._compact()

@@ -207,6 +207,7 @@ class Citizen(Record):
     referral_source: ReferralSource = ReferralSource.other
     consents: list[ConsentRecord] = Field(default_factory=list)
     registered_on: date
+    erased_on: date | None = None
     version: int = 1
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import instruments
@@ -258,7 +259,7 @@ class Workbench:
 
     def _citizen(self, store: Any, citizen_id: str) -> dict[str, Any]:
         citizen = self._need(store, "citizens", citizen_id, "citizen.not_found")
-        if citizen.get("erased"):
+        if citizen.get("erased_on"):
             raise NotFound("citizen.not_found", id=citizen_id)
         return citizen
 
@@ -276,8 +277,9 @@ class Workbench:
 
     def update_citizen(self, citizen_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
         """Change a citizen's details; consent is changed with ``record_consent`` instead."""
-        if "consents" in changes or "site_id" in changes:
-            raise InvalidInput("input.unknown_field", field="consents" if "consents" in changes else "site_id")
+        for locked in ("consents", "site_id", "erased_on"):
+            if locked in changes:
+                raise InvalidInput("input.unknown_field", field=locked)
         return self._update("citizens", m.Citizen, citizen_id, version, changes, "citizen.not_found")
 
     def update_contact(self, citizen_id: str, **contact: Any) -> dict[str, Any]:
@@ -513,3 +515,41 @@ class Workbench:
 
         result: dict[str, Any] = self._commit(build)
         return result
+
+    # -- privacy and administration (implemented in workbench.privacy / workbench.admin) -----
+
+    def erase_citizen(self, citizen_id: str) -> None:
+        """GDPR erasure: remove the citizen's personal data from every file; keep anonymous counts."""
+        from workbench import privacy
+
+        privacy.erase_citizen(self, citizen_id)
+
+    def export_citizen(self, citizen_id: str) -> dict[str, Any]:
+        """Access request: everything held about one citizen, as JSON-ready data."""
+        from workbench import privacy
+
+        return privacy.export_citizen(self, citizen_id)
+
+    def export_citizen_csv(self, citizen_id: str) -> str:
+        """Access request as CSV (one row per field; spreadsheet formulas neutralised)."""
+        from workbench import privacy
+
+        return privacy.export_citizen_csv(self, citizen_id)
+
+    def backup(self, target: str | Path) -> Path:
+        """Write a consistent copy of the store to one file."""
+        from workbench import admin
+
+        return admin.backup(self, Path(target))
+
+    def restore(self, source: str | Path) -> int:
+        """Replace the store with a backup, re-applying later erasures; returns how many."""
+        from workbench import admin
+
+        return admin.restore(self, Path(source))
+
+    def check(self) -> Any:
+        """Verify integrity; returns a ``CheckReport`` (counts and problems in plain words)."""
+        from workbench import admin
+
+        return admin.check(self)

@@ -391,7 +391,7 @@ class JournalStore:
     def _stage(self, actor: str, build: Callable[[JournalStore, Transaction], T]) -> T:
         tx = Transaction(actor=actor)
         result = build(self, tx)
-        if tx.puts or tx.deletes:
+        if tx.puts or tx.deletes or tx.audit:
             record = {
                 "seq": self._seq + 1,
                 "at": datetime.now(UTC).isoformat(timespec="milliseconds"),

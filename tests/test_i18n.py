@@ -1,0 +1,62 @@
+"""Every message key used in the code exists in both languages, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from workbench import i18n
+from workbench.errors import InvalidInput
+from workbench.workflow import EventKind, Status
+
+PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
+KEY_IN_CODE = re.compile(r"""(?:InvalidInput|NotFound|WorkflowRefused|ConsentMissing|StaleEdit|StoreError|\bt)\(\s*f?["']([a-z_]+\.[a-z_0-9.]+)["']""")
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(i18n.catalog("da")) == set(i18n.catalog("en"))
+
+
+@pytest.mark.parametrize("key", sorted(i18n.catalog("da")))
+def test_placeholders_match_between_languages(key: str) -> None:
+    assert _placeholders(i18n.catalog("da")[key]) == _placeholders(i18n.catalog("en")[key])
+
+
+def test_every_key_used_in_code_is_in_the_catalog() -> None:
+    used = set()
+    for path in PACKAGE.rglob("*.py"):
+        used.update(KEY_IN_CODE.findall(path.read_text("utf-8")))
+    assert used, "the scan found no keys at all; the pattern is broken"
+    missing = sorted(k for k in used if k not in i18n.catalog("da"))
+    assert missing == []
+
+
+def test_every_status_and_event_kind_has_a_label() -> None:
+    for lang in i18n.LANGUAGES:
+        messages = i18n.catalog(lang)
+        assert all(f"kind.{kind.value}" in messages for kind in EventKind)
+        assert all(f"status.{status.value}" in messages for status in Status)
+
+
+def test_errors_render_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = InvalidInput("input.postal_code_digits", field="postal_code")
+    monkeypatch.setattr(i18n, "_current", None)
+    monkeypatch.delenv("WORKBENCH_LANG", raising=False)
+    assert error.message == "Postnummer skal være 4 cifre."
+    monkeypatch.setenv("WORKBENCH_LANG", "en")
+    assert error.message == "Postal code must be 4 digits."
+    i18n.set_language("da")
+    assert error.message == "Postnummer skal være 4 cifre."
+    monkeypatch.setattr(i18n, "_current", None)
+
+
+def test_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError):
+        i18n.set_language("sv")

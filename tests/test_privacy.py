@@ -1,0 +1,159 @@
+"""Erasure really removes personal data from the files; exports hold everything, safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+import workbench
+from workbench.service import Workbench
+
+TODAY = date(2026, 6, 1)
+NAME = "Kirsten Ønskeø"
+PHONE = "+4529876543"
+NOTE = "Kan godt lide havearbejde ved Ørbæk"
+
+
+def _open(path: Path) -> Workbench:
+    return workbench.open(path, actor="Koordinator Kim", today=lambda: TODAY)
+
+
+def _journey(wb: Workbench, name: str, note: str, phone: str = PHONE, born: int = 1948) -> dict:
+    case = wb.open_referral(
+        site_id="ODE", on=TODAY - timedelta(days=60),
+        citizen={"display_name": name, "birth_year": born, "postal_code": "5700",
+                 "interests": ["havearbejde"], "needs": ["loneliness"]},
+        contact={"phone": phone, "email": f"{phone[3:]}@example.dk", "address": f"{name}vej 1"},
+        consents=[{"purpose": p, "given": True} for p in ("case_work", "follow_up_contact", "research")],
+        text=note,
+    )
+    wb.assign(case["id"], "F000001", on=TODAY - timedelta(days=55))
+    wb.record_event(case["id"], "conversation_held", community_id="K000001", on=TODAY - timedelta(days=50))
+    wb.record_event(case["id"], "escort_planned", planned_for=TODAY - timedelta(days=40), on=TODAY - timedelta(days=49))
+    wb.record_event(case["id"], "escort_completed", attended=True, text=note, on=TODAY - timedelta(days=40))
+    wb.record_measure(case["id"], instrument="ucla3", answers=[3, 3, 2], timepoint="baseline",
+                      mode="self_completed", on=TODAY - timedelta(days=59))
+    wb.record_event(case["id"], "note", text=f"{note} – =HYPERLINK(\"x\")")
+    return case
+
+
+@pytest.fixture
+def wb(tmp_path: Path) -> Workbench:
+    wb = _open(tmp_path / "data")
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    wb.register_volunteer(site_id="ODE", name="Bo Brobygger", status="active")
+    wb.add_community(site_id="ODE", name="Havefællesskabet", organiser="Haveforeningen", postal_code="5700")
+    return wb
+
+
+def _all_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def test_erasure_removes_every_personal_field_from_the_files(wb: Workbench, tmp_path: Path) -> None:
+    case = _journey(wb, NAME, NOTE)
+    other = _journey(wb, "Hans Hansen", "Går til kor", phone="+4520202020", born=1971)
+    funnel_before = wb.frames.funnel
+    citizen_id = case["citizen_id"]
+    wb.citizen(citizen_id)  # an opening, logged
+    wb.erase_citizen(citizen_id)
+
+    data = _all_bytes(tmp_path / "data")
+    for secret in (NAME, PHONE, "29876543@example.dk", f"{NAME}vej", NOTE, '"birth_year":1948'):
+        assert secret.encode() not in data, secret
+    assert b"Hans Hansen" in data and b"+4520202020" in data  # the other citizen is untouched
+    assert wb.frames.funnel.equals(funnel_before)
+    assert wb.frames.measures.filter(wb.frames.measures["case_id"] == case["id"]).height == 0
+    assert wb.case_state(other["id"]).status.value == "in_follow_up"
+    with pytest.raises(workbench.NotFound):
+        wb.citizen(citizen_id)
+    with pytest.raises(workbench.NotFound):
+        wb.erase_citizen(citizen_id)
+    ledger = json.loads((tmp_path / "data" / "erasures.json").read_text())
+    assert ledger == {"erasures": [{"citizen_id": citizen_id, "on": TODAY.isoformat()}]}
+    assert wb.check().sound
+
+
+def test_restoring_an_older_backup_erases_again(wb: Workbench, tmp_path: Path) -> None:
+    case = _journey(wb, NAME, NOTE)
+    backup = wb.backup(tmp_path / "before-erasure.json")
+    assert NAME.encode() in backup.read_bytes()
+    wb.erase_citizen(case["citizen_id"])
+    assert wb.restore(backup) == 1
+    data = _all_bytes(tmp_path / "data")
+    assert NAME.encode() not in data and PHONE.encode() not in data
+    assert wb.frames.cases.height == 1
+    assert wb.check().sound
+
+
+def test_backup_and_restore_round_trip(wb: Workbench, tmp_path: Path) -> None:
+    _journey(wb, NAME, NOTE)
+    backup = wb.backup(tmp_path / "b.json")
+    cases_before = wb.frames.cases
+    _journey(wb, "Ny Borger", "ny")
+    assert wb.frames.cases.height == 2
+    assert wb.restore(backup) == 0
+    fresh = _open(tmp_path / "data")
+    assert fresh.frames.cases.equals(cases_before)
+    with pytest.raises(workbench.InvalidInput):
+        wb.backup(backup)  # never overwrites
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b'{"format": "other"}', b'{"format": "brobygning-workbench-backup", "tables": 5}'])
+def test_restore_refuses_what_is_not_a_backup(wb: Workbench, tmp_path: Path, content: bytes) -> None:
+    _journey(wb, NAME, NOTE)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    before = wb.frames.cases
+    with pytest.raises(workbench.StoreError):
+        wb.restore(bad)
+    assert wb.frames.cases.equals(before)
+
+
+def test_restore_refuses_a_backup_with_an_invalid_record(wb: Workbench, tmp_path: Path) -> None:
+    _journey(wb, NAME, NOTE)
+    path = wb.backup(tmp_path / "b.json")
+    data = json.loads(path.read_text())
+    data["tables"]["citizens"][0]["postal_code"] = "12"
+    path.write_text(json.dumps(data))
+    with pytest.raises(workbench.StoreError):
+        wb.restore(path)
+    assert wb.frames.cases.height == 1
+
+
+def test_access_request_export_holds_everything_and_who_opened_the_record(wb: Workbench) -> None:
+    case = _journey(wb, NAME, NOTE)
+    wb.citizen(case["citizen_id"])
+    export = wb.export_citizen(case["citizen_id"])
+    assert export["citizen"]["display_name"] == NAME
+    assert export["contact"]["phone"] == PHONE
+    assert export["cases"][0]["number"] == case["number"]
+    assert [e["kind"] for e in export["cases"][0]["events"]][:2] == ["referral_received", "volunteer_assigned"]
+    assert export["cases"][0]["measures"][0]["raw_score"] == 8
+    openings = [a for a in export["audit"] if a["action"] == "open"]
+    assert openings and openings[0]["actor"] == "Koordinator Kim" and openings[0]["at"]
+    # the export itself is logged
+    again = wb.export_citizen(case["citizen_id"])
+    assert any(a["action"] == "export" for a in again["audit"])
+
+
+def test_csv_export_neutralises_formulas(wb: Workbench) -> None:
+    case = _journey(wb, "=cmd|' /C calc'!A0", NOTE)
+    rows = list(csv.reader(io.StringIO(wb.export_citizen_csv(case["citizen_id"]))))
+    assert rows[0] == ["field", "value"]
+    values = [value for _, value in rows[1:]]
+    assert "'=cmd|' /C calc'!A0" in values
+    assert all(not v.startswith(("=", "+", "-", "@")) for v in values)
+    assert any(v.startswith(NOTE) for v in values)
+
+
+def test_audit_names_fields_but_never_values(wb: Workbench) -> None:
+    _journey(wb, NAME, NOTE)
+    trail = json.dumps(list(wb.store.audit_trail()), ensure_ascii=False)
+    assert NAME not in trail and PHONE not in trail and NOTE not in trail
+    assert "display_name" in trail

@@ -1,0 +1,153 @@
+"""Keeping a data directory sound: backup, restore and the integrity check."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from workbench.errors import InvalidInput, StoreError, WorkbenchError
+from workbench.frames import case_status
+from workbench.i18n import t
+from workbench.privacy import erase_in_tables, read_ledger
+from workbench.schema import SCHEMA_VERSION, TABLES
+from workbench.store.journal import write_atomic
+from workbench.workflow import replay
+
+if TYPE_CHECKING:
+    from workbench.service import Workbench
+
+BACKUP_FORMAT = "brobygning-workbench-backup"
+
+
+def backup(wb: Workbench, target: Path) -> Path:
+    """Write a consistent copy of every table (and the audit trail) to one JSON file."""
+    target = Path(target)
+    if target.exists():
+        raise InvalidInput("backup.target_exists", field="to", path=str(target))
+    tables = wb.store.export_tables()
+    data = {
+        "format": BACKUP_FORMAT, "schema_version": SCHEMA_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": wb.actor,
+        "tables": tables, "audit": list(wb.store.audit_trail()),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    os.chmod(target, 0o600)
+    return target
+
+
+def read_backup(source: Path) -> dict[str, list[dict[str, Any]]]:
+    """The tables held in a backup file, refusing anything that is not one of ours."""
+    try:
+        data = json.loads(Path(source).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise StoreError("backup.unreadable", path=str(source), detail=str(exc)) from None
+    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
+        raise StoreError("backup.not_a_backup", path=str(source))
+    if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
+        raise StoreError("store.too_new", found=data.get("schema_version"), supported=SCHEMA_VERSION)
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or any(not isinstance(v, list) for v in tables.values()):
+        raise StoreError("backup.not_a_backup", path=str(source))
+    return {name: list(tables.get(name, [])) for name in TABLES}
+
+
+def restore(wb: Workbench, source: Path) -> int:
+    """Replace the store's content with a backup, re-applying every erasure made since.
+
+    Returns how many erasures from the ledger had to be applied again.
+    """
+    tables = read_backup(source)
+    for name, docs in tables.items():
+        model = TABLES[name].model
+        for doc in docs:
+            try:
+                model.model_validate(doc)
+            except (WorkbenchError, ValueError) as exc:
+                raise StoreError("backup.unreadable", path=str(source), detail=f"{name}: {exc}") from None
+    reapplied = 0
+    for entry in read_ledger(Path(wb.store.root)):
+        if erase_in_tables(tables, entry["citizen_id"], date.fromisoformat(entry["on"])):
+            reapplied += 1
+    wb.store.replace_all(tables, actor=wb.actor)
+    return reapplied
+
+
+@dataclass
+class CheckReport:
+    """The result of ``check``: counts of what the store holds and every problem in plain words."""
+
+    counts: dict[str, int]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.counts, "problems": self.problems}
+
+
+_REFERENCES = (
+    ("cases", "site_id", "sites"), ("cases", "citizen_id", "citizens"), ("events", "case_id", "cases"),
+    ("events", "volunteer_id", "volunteers"), ("events", "community_id", "communities"),
+    ("events", "measure_id", "measures"), ("measures", "case_id", "cases"),
+    ("volunteers", "site_id", "sites"), ("citizens", "site_id", "sites"), ("contacts", "id", "citizens"),
+)
+
+
+def check(wb: Workbench) -> CheckReport:
+    """Verify references, case numbers, counters and every case's timeline."""
+    store = wb.store
+    store.refresh()
+    raw = {name: store.frame(name) for name in TABLES}
+    counts = {name: raw[name].height for name in ("cases", "events", "citizens", "volunteers", "communities")}
+    report = CheckReport(counts=counts)
+    for table, column, target in _REFERENCES:
+        known = raw[target].get_column("id")
+        dangling = raw[table].filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode()))
+        for row in dangling.select("id", pl.col(column).alias("_ref")).head(50).iter_rows():
+            report.problems.append(t("check.dangling", entity=table, id=row[0], target=target, ref=row[1]))
+    cases = raw["cases"]
+    for number, n in Counter(cases.get_column("number").to_list()).items():
+        if n > 1:
+            report.problems.append(t("check.duplicate_number", number=number))
+    used = cases.select(pl.col("number").str.extract(r"^(.*)-(\d+)$", 1).alias("key"),
+                        pl.col("number").str.extract(r"-(\d+)$", 1).cast(pl.Int64).alias("n"))
+    counters = {d["id"]: d["value"] for d in raw["counters"].to_dicts()}
+    for key, highest in used.group_by("key").agg(pl.col("n").max()).iter_rows():
+        site, year = key.split("-", 1)
+        if counters.get(f"cases:{site}:{year}", 0) < highest:
+            report.problems.append(t("check.counter", id=f"{site}-{year}"))
+    _check_timelines(wb, cases, report)
+    return report
+
+
+def _check_timelines(wb: Workbench, cases: pl.DataFrame, report: CheckReport) -> None:
+    events = wb.frames.events
+    numbers = dict(cases.select("id", "number").iter_rows())
+    derived = dict(case_status(events).iter_rows()) if events.height else {}
+    raw_events = wb.store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for event in raw_events.select("case_id", "kind", "attended", "week").iter_rows(named=True):
+        by_case.setdefault(event["case_id"], []).append(event)
+    for case_id, number in numbers.items():
+        timeline = by_case.get(case_id, [])
+        if not timeline or timeline[0]["kind"] != "referral_received":
+            report.problems.append(t("check.no_referral", number=number))
+            continue
+        try:
+            state = replay(timeline)
+        except WorkbenchError as exc:
+            report.problems.append(t("check.timeline", number=number, detail=exc.message))
+            continue
+        if state.status is not None and derived.get(case_id) != state.status.value:
+            report.problems.append(t("check.timeline", number=number,
+                                     detail=f"{derived.get(case_id)} ≠ {state.status.value}"))

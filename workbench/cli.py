@@ -1,0 +1,115 @@
+"""The ``workbench`` command line: demo data, integrity check, backup, restore, exports.
+
+A stable surface that others script against; every error is one plain sentence
+on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+from workbench.i18n import t
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="Brobygning Workbench")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
+    common.add_argument("--actor", help="who the audit trail names (default: config or OS user)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", parents=[common], help="add synthetic demo cases")
+    demo.add_argument("--cases", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--if-empty", action="store_true", help="only when the store holds no cases")
+
+    check = commands.add_parser("check", parents=[common], help="verify integrity")
+    check.add_argument("--json", action="store_true")
+
+    backup = commands.add_parser("backup", parents=[common], help="write a consistent copy")
+    backup.add_argument("--to", required=True, type=Path)
+
+    restore = commands.add_parser("restore", parents=[common], help="replace the store with a backup")
+    restore.add_argument("file", type=Path)
+
+    export = commands.add_parser("export-citizen", parents=[common], help="access request export")
+    export.add_argument("citizen_id")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--to", type=Path, help="file to write (default: print)")
+
+    erase = commands.add_parser("erase-citizen", parents=[common], help="GDPR erasure of one citizen")
+    erase.add_argument("citizen_id")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    import workbench
+
+    wb = workbench.open(args.data, actor=args.actor)
+    if args.command == "demo":
+        if args.cases < 1:
+            print(t("input.number_range"), file=sys.stderr)
+            return 2
+        if args.if_empty and wb.store.count("cases") > 0:
+            print(t("cli.demo_skipped"))
+            return 0
+        from workbench.demo import generate
+
+        started = time.perf_counter()
+        summary = generate(wb, args.cases, seed=args.seed)
+        print(t("cli.demo_done", cases=summary.cases, events=summary.events,
+                seconds=time.perf_counter() - started))
+        return 0
+    if args.command == "check":
+        report = wb.check()
+        if args.json:
+            print(json.dumps(report.as_json(), ensure_ascii=False))
+        else:
+            print("\n".join(report.problems) if report.problems else t("check.ok"))
+        return 0 if report.sound else 1
+    if args.command == "backup":
+        print(t("cli.backup_done", path=str(wb.backup(args.to))))
+        return 0
+    if args.command == "restore":
+        erased = wb.restore(args.file)
+        print(t("cli.restore_done", path=str(args.file), erased=erased))
+        return 0
+    if args.command == "export-citizen":
+        if args.to:
+            from workbench.privacy import write_export
+
+            print(str(write_export(wb, args.citizen_id, args.to, args.format)))
+        elif args.format == "json":
+            print(json.dumps(wb.export_citizen(args.citizen_id), ensure_ascii=False, indent=1))
+        else:
+            sys.stdout.write(wb.export_citizen_csv(args.citizen_id))
+        return 0
+    if args.command == "erase-citizen":
+        wb.erase_citizen(args.citizen_id)
+        print(t("cli.erase_done"))
+        return 0
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: plain-language errors, never a traceback."""
+    try:
+        code = run(argv)
+    except WorkbenchError as exc:
+        print(t("cli.error", message=str(exc)), file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

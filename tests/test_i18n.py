@@ -60,3 +60,10 @@ def test_errors_render_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch)
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError):
         i18n.set_language("sv")
+
+
+def test_every_match_reason_has_a_message() -> None:
+    from workbench.matching import MATCH_REASON_KEYS
+
+    for lang in i18n.LANGUAGES:
+        assert all(f"match.{key}" in i18n.catalog(lang) for key in MATCH_REASON_KEYS)

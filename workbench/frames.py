@@ -64,9 +64,9 @@ CASES_SCHEMA = pl.Schema({
 VOLUNTEERS_SCHEMA = pl.Schema({
     "volunteer_id": pl.String, "site": pl.String, "name": pl.String, "status": VOLUNTEER_STATUS,
     "capacity": pl.Int32, "load": pl.Int32, "free": pl.Int32, "languages": pl.List(pl.String),
-    "interests": pl.List(pl.String), "postal_code": pl.String, "record_check_on": pl.Date,
-    "trained_on": pl.Date, "recruited_via": RECRUITMENT, "registered_on": pl.Date,
-    "last_event_on": pl.Date,
+    "interests": pl.List(pl.String), "availability": pl.List(pl.String), "postal_code": pl.String,
+    "record_check_on": pl.Date, "trained_on": pl.Date, "recruited_via": RECRUITMENT,
+    "registered_on": pl.Date, "last_event_on": pl.Date,
 })
 
 COMMUNITIES_SCHEMA = pl.Schema({
@@ -279,7 +279,9 @@ class Frames:
         return (
             self._raw("volunteers").lazy()
             .rename({"id": "volunteer_id", "site_id": "site"})
-            .with_columns(*_dates("record_check_on", "trained_on", "registered_on"))
+            .with_columns(*_dates("record_check_on", "trained_on", "registered_on"),
+                          pl.col("availability").list.eval(
+                              pl.element().struct.field("weekday") + "_" + pl.element().struct.field("part")))
             .join(load, on="volunteer_id", how="left")
             .join(last_event, on="volunteer_id", how="left")
             .with_columns(pl.col("load").fill_null(0))

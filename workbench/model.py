@@ -9,21 +9,43 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from workbench import validation as v
 from workbench.errors import InvalidInput
 
-Name = Annotated[str, AfterValidator(v.name)]
-Text = Annotated[str, AfterValidator(v.free_text)]
-PostalCode = Annotated[str, AfterValidator(v.postal_code)]
-Phone = Annotated[str, AfterValidator(v.phone)]
-Email = Annotated[str, AfterValidator(v.email)]
-SiteCode = Annotated[str, AfterValidator(v.site_code)]
-Clock = Annotated[str, AfterValidator(v.clock)]
-Label = Annotated[str, AfterValidator(v.name)]
+def _rule(check: Callable[[Any], Any]) -> AfterValidator:
+    """A field validator that names the field in the ``InvalidInput`` it raises."""
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        try:
+            return check(value)
+        except InvalidInput as exc:
+            exc.field = exc.field or info.field_name
+            raise
+
+    return AfterValidator(validate)
+
+
+Name = Annotated[str, _rule(v.name)]
+Text = Annotated[str, _rule(v.free_text)]
+PostalCode = Annotated[str, _rule(v.postal_code)]
+Phone = Annotated[str, _rule(v.phone)]
+Email = Annotated[str, _rule(v.email)]
+SiteCode = Annotated[str, _rule(v.site_code)]
+Clock = Annotated[str, _rule(v.clock)]
+Label = Annotated[str, _rule(v.name)]
 
 
 class VolunteerStatus(StrEnum):
@@ -213,7 +235,11 @@ class Citizen(Record):
     @model_validator(mode="after")
     def _plausible_birth_year(self) -> Citizen:
         if self.birth_year is not None:
-            v.birth_year(self.birth_year, self.registered_on)
+            try:
+                v.birth_year(self.birth_year, self.registered_on)
+            except InvalidInput as exc:
+                exc.field = "birth_year"
+                raise
         return self
 
 

@@ -465,7 +465,7 @@ class Workbench:
 
     def _verified_by_escort(self, store: Any, tx: Transaction, event: Mapping[str, Any]) -> None:
         community = store.get("communities", event["community_id"])
-        if community is None:
+        if community is None or str(community.get("last_verified_on") or "") >= str(event["on"]):
             return
         doc = {**community, "last_verified_on": event["on"], "last_verified_by": event["recorded_by"],
                "version": community.get("version", 1) + 1}

@@ -10,7 +10,8 @@ from datetime import date
 # DDMMYY, a separator or none, four digits; never part of a longer digit run.
 _CPR_SHAPE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})(?:[-\u2010\u2011\u2013 ]?)(\d{4})(?!\d)")
 
-_DANISH_LETTERS = {"æ": "z\u0001", "ø": "z\u0002", "å": "z\u0003", "ä": "z\u0001", "ö": "z\u0002", "ü": "y"}
+# "{", "|", "}" are the three code points right after "z", so æ, ø, å sort after every Latin letter.
+_DANISH_LETTERS = {"æ": "{", "ø": "|", "å": "}", "ä": "{", "ö": "|", "ü": "y"}
 
 
 def normalise(text: str) -> str:

@@ -229,7 +229,7 @@ class JournalStore:
                 base[name] = pl.DataFrame(schema=table.schema)
             else:
                 try:
-                    base[name] = pl.read_ndjson(path, schema=table.schema)
+                    base[name] = pl.read_ndjson(path, schema=table.schema).rechunk()
                 except pl.exceptions.PolarsError as exc:
                     raise StoreError("store.corrupt", path=str(path), detail=str(exc)) from None
         self._gen, self._seq, self._offset = gen, seq, 0
@@ -345,7 +345,7 @@ class JournalStore:
         rows = index.get(value)
         if not rows:
             return []
-        return [strip_none(d) for d in base[rows].to_dicts()]
+        return [strip_none(base.row(row, named=True)) for row in rows]
 
     def count(self, table: str) -> int:
         """How many documents the table holds."""
@@ -463,7 +463,7 @@ class JournalStore:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         work.mkdir()
-        frames = {name: self._frame(name) for name in TABLES}
+        frames = {name: self._frame(name).rechunk() for name in TABLES}
         for name, frame in frames.items():
             path = work / f"{name}.ndjson"
             frame.write_ndjson(path)

@@ -67,3 +67,30 @@ def test_every_match_reason_has_a_message() -> None:
 
     for lang in i18n.LANGUAGES:
         assert all(f"match.{key}" in i18n.catalog(lang) for key in MATCH_REASON_KEYS)
+
+
+def test_no_key_is_defined_in_two_catalog_files() -> None:
+    import json
+
+    for lang in i18n.LANGUAGES:
+        seen: dict[str, str] = {}
+        for part in i18n.catalog_files(lang):
+            for key in json.loads(part.read_text("utf-8")):
+                assert key not in seen, f"{key} in {part.name} and {seen[key]}"
+                seen[key] = part.name
+
+
+def test_every_enum_value_has_a_label() -> None:
+    from workbench import model as m
+    from workbench.frames import AGE_GROUPS
+
+    enums = {"volunteer_status": m.VolunteerStatus, "recruitment": m.Recruitment,
+             "referral_source": m.ReferralSource, "purpose": m.Purpose, "target_group": m.TargetGroup,
+             "community_kind": m.CommunityKind, "community_status": m.CommunityStatus, "weekday": m.Weekday,
+             "day_part": m.DayPart, "close_reason": m.CloseReason, "instrument": m.Instrument,
+             "timepoint": m.Timepoint, "mode": m.AdministrationMode}
+    for lang in i18n.LANGUAGES:
+        messages = i18n.catalog(lang)
+        for prefix, enum in enums.items():
+            assert all(f"{prefix}.{v.value}" in messages for v in enum), prefix
+        assert all(f"age_group.{g}" in messages for g in AGE_GROUPS)

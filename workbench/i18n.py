@@ -19,12 +19,23 @@ _current: str | None = None
 
 @cache
 def catalog(language: str) -> dict[str, str]:
-    """The whole catalog of one language, loaded once from ``locale/<language>.json``."""
+    """The whole catalog of one language: every ``locale/<language>/*.json`` merged, loaded once.
+
+    One file per area (core, each dashboard tab) keeps translations reviewable; a key
+    defined in two files is a bug (``tests/test_i18n.py``).
+    """
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; choose one of {LANGUAGES}")
-    text = resources.files("workbench").joinpath("locale", f"{language}.json").read_text("utf-8")
-    data: dict[str, str] = json.loads(text)
-    return data
+    merged: dict[str, str] = {}
+    for part in sorted(catalog_files(language), key=lambda p: p.name):
+        merged.update(json.loads(part.read_text("utf-8")))
+    return merged
+
+
+def catalog_files(language: str) -> list[Any]:
+    """The catalog files of one language."""
+    folder = resources.files("workbench").joinpath("locale", language)
+    return [p for p in folder.iterdir() if p.name.endswith(".json")]
 
 
 def language() -> str:

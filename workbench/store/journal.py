@@ -5,6 +5,7 @@ Layout of a data directory (see README, "Data layout"):
     workbench.json            marker: format name and schema version
     CURRENT                   which snapshot generation is live and the last sequence it covers
     snapshot-NNNNNN/<t>.ndjson one JSON document per line per table (the TinyDB storage's tables)
+    snapshot-NNNNNN/<t>.arrow  the same table as Arrow IPC, so a cold open reads it in milliseconds
     journal-NNNNNN.ndjson     one line per committed transaction since that snapshot
     audit.ndjson              append-only audit trail moved out of compacted journals
     erasures.json             erasure ledger (ids and dates only) re-applied after a restore
@@ -224,18 +225,30 @@ class JournalStore:
         snap = self.root / f"snapshot-{gen:06d}"
         base: dict[str, pl.DataFrame] = {}
         for name, table in TABLES.items():
-            path = snap / f"{name}.ndjson"
-            if path.stat().st_size == 0:
-                base[name] = pl.DataFrame(schema=table.schema)
-            else:
-                try:
-                    base[name] = pl.read_ndjson(path, schema=table.schema).rechunk()
-                except pl.exceptions.PolarsError as exc:
-                    raise StoreError("store.corrupt", path=str(path), detail=str(exc)) from None
+            base[name] = self._read_table(snap, name, table.schema)
         self._gen, self._seq, self._offset = gen, seq, 0
         self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
         self._frames, self._index, self._tail_index = {}, {}, {}
         self._next = {name: self._max_number(df) for name, df in base.items()}
+
+    @staticmethod
+    def _read_table(snap: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
+        """One table of a snapshot: the Arrow copy when it matches, else the NDJSON documents."""
+        fast = snap / f"{name}.arrow"
+        if fast.exists():
+            try:
+                frame = pl.read_ipc(fast)
+                if frame.schema == schema:
+                    return frame
+            except (pl.exceptions.PolarsError, OSError):
+                pass  # the NDJSON file is the record; the Arrow copy only speeds up reading
+        path = snap / f"{name}.ndjson"
+        if path.stat().st_size == 0:
+            return pl.DataFrame(schema=schema)
+        try:
+            return pl.read_ndjson(path, schema=schema).rechunk()
+        except pl.exceptions.PolarsError as exc:
+            raise StoreError("store.corrupt", path=str(path), detail=str(exc)) from None
 
     @staticmethod
     def _max_number(df: pl.DataFrame) -> int:
@@ -465,10 +478,11 @@ class JournalStore:
         work.mkdir()
         frames = {name: self._frame(name).rechunk() for name in TABLES}
         for name, frame in frames.items():
-            path = work / f"{name}.ndjson"
-            frame.write_ndjson(path)
-            with open(path, "rb+") as handle:
-                os.fsync(handle.fileno())
+            frame.write_ndjson(work / f"{name}.ndjson")
+            frame.write_ipc(work / f"{name}.arrow", compression="uncompressed")
+            for path in (work / f"{name}.ndjson", work / f"{name}.arrow"):
+                with open(path, "rb+") as handle:
+                    os.fsync(handle.fileno())
         fsync_dir(work)
         os.replace(work, final)
         fsync_dir(self.root)

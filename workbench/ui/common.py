@@ -1,0 +1,245 @@
+"""Building blocks every dashboard tab uses: escaping, Danish dates, form fields, safe callbacks.
+
+Rules kept here so no tab can forget them:
+- every user string shown in HTML goes through ``esc`` (``widgets.HTML`` is raw innerHTML);
+- every callback runs through ``guard``: a ``WorkbenchError`` is shown in the user's words,
+  anything else is logged server-side and shown as a plain apology, never a traceback;
+- every text comes from the message catalog (``t``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import ipywidgets as widgets
+
+from workbench.errors import InvalidInput, WorkbenchError
+from workbench.i18n import t
+
+log = logging.getLogger("workbench.ui")
+DATE_FORMAT = "%d-%m-%Y"
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value (quotes included) so names and notes are shown as text."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt_date(value: date | str | None) -> str:
+    """A date as Danish users write it: dd-mm-åååå (empty for none)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return value.strftime(DATE_FORMAT)
+
+
+def parse_date(text: str, field: str) -> date | None:
+    """Read dd-mm-åååå (also d-m-åååå, with . or /); empty gives None."""
+    cleaned = text.strip().replace(".", "-").replace("/", "-")
+    if not cleaned:
+        return None
+    parts = cleaned.split("-")
+    try:
+        day, month, year = (int(p) for p in parts)
+        if year < 1000:
+            raise ValueError
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidInput("input.date", field=field) from None
+
+
+def parse_int(text: str, field: str) -> int | None:
+    """A whole number typed in a text box; empty gives None."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    try:
+        return int(cleaned)
+    except ValueError:
+        raise InvalidInput("input.type", field=field) from None
+
+
+def split_labels(text: str) -> list[str]:
+    """Comma-separated labels (interests, languages) as a clean list."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class Feedback(widgets.HTML):
+    """A one-line status message under a form or a list."""
+
+    def ok(self, message: str) -> None:
+        self.value = f'<div class="wb-ok" role="status">{esc(message)}</div>'
+
+    def error(self, message: str) -> None:
+        self.value = f'<div class="wb-error" role="alert">{esc(message)}</div>'
+
+    def clear(self) -> None:
+        self.value = ""
+
+
+def guard(feedback: Feedback, form: Form | None = None) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """Wrap a widget callback so every failure is shown in plain words and nothing escapes."""
+
+    def decorate(callback: Callable[..., Any]) -> Callable[..., None]:
+        @functools.wraps(callback)
+        def run(*args: Any, **kwargs: Any) -> None:
+            if form is not None:
+                form.clear_errors()
+            feedback.clear()
+            try:
+                callback(*args, **kwargs)
+            except WorkbenchError as exc:
+                if form is not None and form.show_error(exc):
+                    feedback.error(t("ui.fix_fields"))
+                else:
+                    feedback.error(exc.message)
+            except Exception:  # noqa: BLE001 - the page must never show a traceback
+                log.exception("dashboard callback %s failed", getattr(callback, "__name__", "?"))
+                feedback.error(t("ui.unexpected_error"))
+
+        return run
+
+    return decorate
+
+
+class Field:
+    """A labelled input with its own error line, so an error appears next to the field."""
+
+    def __init__(self, name: str, label: str, control: widgets.ValueWidget) -> None:
+        self.name = name
+        self.control = control
+        self.label = widgets.HTML(f"<b>{esc(label)}</b>")
+        self.error = widgets.HTML(layout=widgets.Layout(min_height="0"))
+        self.error.add_class("wb-field-error")
+        control.layout.width = "100%"
+        self.box = widgets.VBox([self.label, control, self.error], layout=widgets.Layout(width="100%"))
+        self.box.add_class(f"wb-field-{name}")
+
+    @property
+    def value(self) -> Any:
+        value = self.control.value
+        return value.strip() if isinstance(value, str) else value
+
+    def show(self, message: str) -> None:
+        self.error.value = f'<span class="wb-error" role="alert">{esc(message)}</span>'
+
+    def clear(self) -> None:
+        self.error.value = ""
+
+
+class Form:
+    """Named fields laid out in a grid; maps a ``WorkbenchError.field`` to the field it concerns."""
+
+    def __init__(self, fields: Sequence[Field], columns: int = 2) -> None:
+        self.fields = {f.name: f for f in fields}
+        self.box = widgets.GridBox(
+            [f.box for f in fields],
+            layout=widgets.Layout(grid_template_columns=" ".join(["1fr"] * columns), grid_gap="4px 16px"),
+        )
+
+    def __getitem__(self, name: str) -> Field:
+        return self.fields[name]
+
+    def value(self, name: str) -> Any:
+        return self.fields[name].value
+
+    def show_error(self, exc: WorkbenchError) -> bool:
+        """Show ``exc`` beside its field; False when no field here matches."""
+        name = (exc.field or "").split(".")[0]
+        field = self.fields.get(name)
+        if field is None:
+            return False
+        field.show(exc.message)
+        return True
+
+    def clear_errors(self) -> None:
+        for field in self.fields.values():
+            field.clear()
+
+
+def text_field(name: str, label: str, value: str = "", placeholder: str = "") -> Field:
+    return Field(name, label, widgets.Text(value=value, placeholder=placeholder))
+
+
+def area_field(name: str, label: str, value: str = "") -> Field:
+    return Field(name, label, widgets.Textarea(value=value, rows=3))
+
+
+def choice_field(name: str, label: str, options: Iterable[tuple[str, Any]], value: Any = None) -> Field:
+    options = list(options)
+    default = value if value is not None else (options[0][1] if options else None)
+    return Field(name, label, widgets.Dropdown(options=options, value=default))
+
+
+def date_field(name: str, label: str, value: date | None = None) -> Field:
+    return Field(name, label, widgets.Text(value=fmt_date(value), placeholder=t("ui.date_placeholder")))
+
+
+def check_field(name: str, label: str, value: bool = False) -> Field:
+    return Field(name, "", widgets.Checkbox(value=value, description=label, indent=False))
+
+
+def enum_options(prefix: str, values: Iterable[Any]) -> list[tuple[str, str]]:
+    """Dropdown options for an enum, labelled from the catalog (``<prefix>.<value>``)."""
+    return [(t(f"{prefix}.{v.value}"), v.value) for v in values]
+
+
+def button(label: str, style: str = "") -> widgets.Button:
+    return widgets.Button(description=label, button_style=style, layout=widgets.Layout(width="auto"))
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str) -> str:
+    """An HTML table whose every cell is escaped."""
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    if not body:
+        return f'<p class="wb-empty">{esc(empty)}</p>'
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    return f'<table class="wb-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def row_list(headers: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]], empty: str,
+             open_label: str, on_open: Callable[[str], None]) -> widgets.Widget:
+    """Rows of text with an 'open' button each; ``rows`` pairs the cells with the id to open."""
+    if not rows:
+        return widgets.HTML(f'<p class="wb-empty">{esc(empty)}</p>')
+    columns = f"repeat({len(headers)}, minmax(0, 1fr)) auto"
+    cells: list[widgets.Widget] = [widgets.HTML(f"<b>{esc(h)}</b>") for h in headers] + [widgets.HTML("")]
+    for values, target in rows:
+        cells.extend(widgets.HTML(esc(v)) for v in values)
+        opener = button(open_label)
+        opener.on_click(lambda _b, target=target: on_open(target))
+        cells.append(opener)
+    return widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=columns, grid_gap="2px 12px",
+                                                        align_items="center"))
+
+
+STYLE = """
+<style>
+.wb-error { color: #b00020; font-weight: 600; }
+.wb-ok { color: #1b5e20; font-weight: 600; }
+.wb-empty { color: #666; font-style: italic; }
+.wb-table { border-collapse: collapse; width: 100%; }
+.wb-table th, .wb-table td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
+.wb-header { display: flex; justify-content: space-between; align-items: baseline; }
+.wb-section { margin-top: 12px; }
+</style>
+"""
+
+
+def section(title: str, *children: widgets.Widget) -> widgets.VBox:
+    """A titled block of a tab."""
+    return widgets.VBox([widgets.HTML(f"<h3>{esc(title)}</h3>"), *children],
+                        layout=widgets.Layout(margin="8px 0"))
+
+
+def lookup(options: Mapping[str, Any], value: Any, field: str) -> Any:
+    """Re-check on the server that a submitted choice is one the page offered."""
+    if value not in options:
+        raise InvalidInput("input.choice", field=field)
+    return options[value]

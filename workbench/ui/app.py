@@ -1,0 +1,103 @@
+"""The coordinator dashboard: one site's daily work in five tabs.
+
+``coordinator_app()`` is all a dashboard notebook calls. The signed-in coordinator's
+name and site come from ``config.json`` in the data directory (until users and roles
+arrive); every write is audited under that name and only that site's data is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import ipywidgets as widgets
+
+from workbench import config
+from workbench.errors import NotFound
+from workbench.i18n import t
+from workbench.service import Workbench
+from workbench.ui.common import STYLE, Feedback, button, esc
+
+log = logging.getLogger("workbench.ui")
+
+
+class Tab(Protocol):
+    """What the app needs from each tab."""
+
+    widget: widgets.Widget
+
+    def refresh(self) -> None: ...
+
+
+class CoordinatorApp:
+    """The coordinator's dashboard for one site, acting through one ``Workbench``."""
+
+    TAB_KEYS = ("overview", "volunteers", "intake", "case", "communities")
+
+    def __init__(self, wb: Workbench, site: str) -> None:
+        from workbench.ui.case_page import CaseTab
+        from workbench.ui.communities import CommunitiesTab
+        from workbench.ui.intake import IntakeTab
+        from workbench.ui.overview import OverviewTab
+        from workbench.ui.volunteers import VolunteersTab
+
+        self.wb = wb
+        self.site = site
+        self.feedback = Feedback()
+        self.overview = OverviewTab(self)
+        self.volunteers = VolunteersTab(self)
+        self.intake = IntakeTab(self)
+        self.case = CaseTab(self)
+        self.communities = CommunitiesTab(self)
+        self.tabs = widgets.Tab(children=[tab.widget for tab in self._tabs()])
+        for index, key in enumerate(self.TAB_KEYS):
+            self.tabs.set_title(index, t(f"ui.tab.{key}"))
+        refresh = button(t("ui.refresh"))
+        refresh.on_click(lambda _b: self.refresh())
+        header = widgets.HTML(
+            f'<div class="wb-header"><h2>{esc(t("ui.title"))}</h2>'
+            f'<span>{esc(t("ui.signed_in", user=wb.actor, site=self.site_name))}</span></div>'
+        )
+        self.widget = widgets.VBox([widgets.HTML(STYLE), header, refresh, self.feedback, self.tabs])
+        self.widget.add_class("wb-app")
+
+    def _tabs(self) -> list[Tab]:
+        return [self.overview, self.volunteers, self.intake, self.case, self.communities]
+
+    @property
+    def site_name(self) -> str:
+        site = self.wb.store.get("sites", self.site)
+        return site["name"] if site else self.site
+
+    def refresh(self) -> None:
+        """Re-read the store (other coordinators may have written) and redraw every tab."""
+        self.wb.store.refresh()
+        for tab in self._tabs():
+            tab.refresh()
+
+    def open_case(self, case_id: str) -> None:
+        """Show one case on the case tab."""
+        self.case.show(case_id)
+        self.tabs.selected_index = self.TAB_KEYS.index("case")
+
+    def own(self, table: str, doc_id: str, not_found: str) -> dict[str, Any]:
+        """A record of this site, re-checked on the server (a page visitor can send any id)."""
+        self.wb.store.refresh()
+        doc = self.wb.store.get(table, str(doc_id))
+        if doc is None or doc.get("site_id") not in (self.site, None if table == "communities" else self.site):
+            raise NotFound(not_found, id=str(doc_id))
+        return dict(doc)
+
+
+def coordinator_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
+    """Build the dashboard for the data directory's configured coordinator and site."""
+    import workbench
+
+    root = config.data_dir(data)
+    chosen = dict(settings or config.user_config(root))
+    wb = workbench.open(root, actor=chosen.get("user_name") or None)
+    site = str(chosen.get("site") or "")
+    if not site or wb.store.get("sites", site) is None:
+        return widgets.HTML(f'<p class="wb-error">{esc(t("ui.no_site"))}</p>')
+    return CoordinatorApp(wb, site).widget

@@ -1,0 +1,232 @@
+"""The case page and overview driven as a coordinator would, without a browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import ipywidgets as widgets
+import pytest
+
+import workbench
+from workbench.service import Workbench
+from workbench.ui.app import CoordinatorApp
+from workbench.ui.overview import worklists
+from workbench.workflow import EventKind
+
+TODAY = date(2026, 6, 1)
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def buttons(widget: widgets.Widget, label: str) -> list[widgets.Button]:
+    return [w for w in walk(widget) if isinstance(w, widgets.Button) and w.description == label]
+
+
+@pytest.fixture
+def wb(tmp_path: Path) -> Workbench:
+    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    wb.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
+    wb.register_volunteer(site_id="ODE", name="Søren Ærø-Østergaard", status="active", interests=["strik"],
+                          postal_code="5000")
+    wb.register_volunteer(site_id="ODE", name=EVIL, status="active")
+    wb.add_community(site_id="ODE", name="Strikkecafé", organiser="Ældre Sagen", postal_code="5000",
+                     kind="creative")
+    return wb
+
+
+def _case(wb: Workbench, name: str = "Åse Ølund", site: str = "ODE", days_ago: int = 10) -> dict:
+    return wb.open_referral(site_id=site, on=TODAY - timedelta(days=days_ago),
+                            citizen={"display_name": name, "interests": ["strik"], "postal_code": "5000"},
+                            consents=[{"purpose": "case_work", "given": True},
+                                      {"purpose": "follow_up_contact", "given": True}])
+
+
+def _step(app: CoordinatorApp, kind: str) -> None:
+    [step] = [b for b in app.case.steps.children if f"wb-step-{kind}" in b._dom_classes]
+    step.click()
+
+
+def _save(app: CoordinatorApp) -> None:
+    [save] = [w for w in walk(app.case.step_area) if "wb-step-save" in getattr(w, "_dom_classes", ())]
+    save.click()
+
+
+def _field(app: CoordinatorApp, name: str) -> widgets.Widget:
+    [box] = [w for w in walk(app.case.step_area) if f"wb-field-{name}" in getattr(w, "_dom_classes", ())]
+    return box.children[1]
+
+
+def test_a_whole_case_from_referral_to_close(wb: Workbench) -> None:
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    assert case["number"] in str([w.value for w in walk(app.overview.widget) if isinstance(w, widgets.HTML)])
+    app.open_case(case["id"])
+    assert app.tabs.selected_index == 3
+    assert "venter på brobygger" in app.case.header.value
+
+    _step(app, "volunteer_assigned")
+    suggestion_names = [w.value for w in walk(app.case.step_area) if isinstance(w, widgets.HTML)]
+    assert any("Søren Ærø-Østergaard" in v for v in suggestion_names)
+    assert any("Fælles interesser: strik" in v for v in suggestion_names)
+    buttons(app.case.step_area, "Vælg")[0].click()  # the best suggestion, Søren
+    _save(app)
+    assert "brobygger tildelt" in app.case.header.value
+    assert wb.case_state(case["id"]).volunteer_id == "F000001"
+
+    _step(app, "conversation_held")
+    buttons(app.case.step_area, "Vælg")[0].click()
+    _save(app)
+    assert wb.case_state(case["id"]).community_id == "K000001"
+
+    _step(app, "escort_planned")
+    _field(app, "planned_for").value = (TODAY + timedelta(days=3)).strftime("%d-%m-%Y")
+    _save(app)
+    assert "følgeskab planlagt" in app.case.header.value
+    assert case["number"] in str([w.value for w in walk(app.overview.widget) if isinstance(w, widgets.HTML)])
+
+    _step(app, "escort_completed")
+    _field(app, "attended").value = True
+    _field(app, "as_described").value = True
+    _save(app)
+    assert "i opfølgning" in app.case.header.value
+
+    _step(app, "follow_up")
+    _field(app, "week").value = 4
+    _field(app, "still_participating").value = True
+    _save(app)
+    _step(app, "case_closed")
+    _field(app, "close_reason").value = "joined_community"
+    _save(app)
+    assert "afsluttet" in app.case.header.value
+    assert [b for b in app.case.steps.children if "wb-step-case_reopened" in b._dom_classes]
+    kinds = [e["kind"] for e in wb.case_events(case["id"])]
+    assert kinds == ["referral_received", "volunteer_assigned", "conversation_held", "escort_planned",
+                     "escort_completed", "follow_up", "case_closed"]
+    assert "Koordinator Kim" in app.case.timeline.value
+    assert wb.store.get("communities", "K000001")["last_verified_on"] == TODAY.isoformat()
+
+
+def test_a_stale_step_button_is_refused_on_the_server(wb: Workbench, tmp_path: Path) -> None:
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+    [contact] = [b for b in app.case.steps.children if "wb-step-contact_made" in b._dom_classes]
+    other = workbench.open(tmp_path / "data", actor="Anden Koordinator", today=lambda: TODAY)
+    other.close_case(case["id"], "declined")  # meanwhile, in another tab
+    token = wb.store.token()
+    contact.click()  # the button is still on this page
+    assert "ikke muligt" in app.case.step_feedback.value
+    assert app.case.step_area.children == ()
+    wb.store.refresh()
+    assert wb.store.token() != token  # the other write is seen ...
+    assert [e["kind"] for e in wb.case_events(case["id"])][-1] == "case_closed"  # ... and nothing was added
+
+
+def test_a_value_the_page_did_not_offer_is_refused(wb: Workbench) -> None:
+    case = _case(wb)
+    other_site_volunteer = wb.register_volunteer(site_id="AAR", name="Anders Aarhus", status="active")
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+    _step(app, "volunteer_assigned")
+    chooser = _field(app, "volunteer_id")
+    chooser.options = [*chooser.options, ("x", other_site_volunteer["id"])]  # forged in the browser
+    chooser.value = other_site_volunteer["id"]
+    token = wb.store.token()
+    _save(app)
+    assert wb.store.token() == token
+    assert "Vælg en af de mulige værdier" in str([w.value for w in walk(app.case.step_area)
+                                                   if isinstance(w, widgets.HTML)])
+
+
+def test_missing_choice_and_bad_date_show_next_to_the_field(wb: Workbench) -> None:
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+    _step(app, "volunteer_assigned")
+    _field(app, "on").value = "31-02-2026"
+    _save(app)
+    errors = [w.value for w in walk(app.case.step_area) if "wb-field-error" in getattr(w, "_dom_classes", ())]
+    assert any("Feltet skal udfyldes" in e for e in errors)
+    assert wb.case_state(case["id"]).volunteer_id is None
+
+
+def test_over_capacity_needs_a_reason_and_records_it(wb: Workbench) -> None:
+    busy = wb.register_volunteer(site_id="ODE", name="Travle Tove", status="active", capacity=1)
+    first, second = _case(wb, "Første"), _case(wb, "Anden")
+    wb.assign(first["id"], busy["id"])
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(second["id"])
+    _step(app, "volunteer_assigned")
+    _field(app, "volunteer_id").value = busy["id"]
+    _save(app)
+    assert "fuld kapacitet" in app.case.step_feedback.value + str(
+        [w.value for w in walk(app.case.step_area) if isinstance(w, widgets.HTML)])
+    _field(app, "override_reason").value = "Kender borgeren i forvejen"
+    _save(app)
+    assigned = wb.case_events(second["id"])[-1]
+    assert assigned["override"] is True and assigned["override_reason"] == "Kender borgeren i forvejen"
+
+
+def test_another_sites_case_cannot_be_opened(wb: Workbench) -> None:
+    foreign = _case(wb, "Aarhusianer", site="AAR")
+    app = CoordinatorApp(wb, "ODE")
+    app.case.query.value = "Aarhusianer"
+    app.case._search()
+    assert "Aarhusianer" not in str([w.value for w in walk(app.case.results) if isinstance(w, widgets.HTML)])
+    with pytest.raises(workbench.NotFound):
+        app.case.show(foreign["id"])
+
+
+def test_names_and_notes_are_escaped_everywhere(wb: Workbench) -> None:
+    case = _case(wb, EVIL)
+    wb.assign(case["id"], "F000002")
+    wb.record_event(case["id"], "note", text="<script>alert(1)</script>")
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+    app.case.query.value = "img"
+    app.case._search()
+    html = " ".join(w.value for w in walk(app.widget) if isinstance(w, widgets.HTML))
+    assert "<img" not in html and "<script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_unexpected_failure_shows_an_apology_not_a_traceback(wb: Workbench, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(wb, "record_event", broken)
+    _step(app, "note")
+    _field(app, "text").value = "En note"
+    _save(app)
+    assert "Noget gik galt" in app.case.step_feedback.value
+    assert "disk on fire" not in app.case.step_feedback.value and "Traceback" not in app.case.step_feedback.value
+
+
+def test_overview_lists_what_is_due(wb: Workbench) -> None:
+    waiting = _case(wb, "Venter Vera")
+    followed = _case(wb, "Fulgt Frede", days_ago=45)
+    wb.assign(followed["id"], "F000001", on=TODAY - timedelta(days=40))
+    wb.record_event(followed["id"], "conversation_held", community_id="K000001", on=TODAY - timedelta(days=39))
+    wb.record_event(followed["id"], "escort_planned", planned_for=TODAY - timedelta(days=30),
+                    on=TODAY - timedelta(days=38))
+    wb.record_event(followed["id"], "escort_completed", attended=True, on=TODAY - timedelta(days=30))
+    lists = worklists(wb.frames, "ODE", TODAY)
+    assert lists.waiting["case_id"].to_list() == [waiting["id"]]
+    assert lists.waiting["days_waiting"].to_list() == [10]
+    assert lists.follow_ups.select("case_id", "week", "days_overdue").rows() == [(followed["id"], 4, 2)]
+    app = CoordinatorApp(wb, "ODE")
+    html = " ".join(w.value for w in walk(app.overview.widget) if isinstance(w, widgets.HTML))
+    assert "Venter Vera" in html and "overskredet med 2 dage" in html

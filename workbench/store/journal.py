@@ -22,11 +22,14 @@ any moment leaves either the old or the new generation whole.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +44,7 @@ from workbench.schema import INDEXED, SCHEMA_VERSION, TABLES
 
 FORMAT = "brobygning-workbench"
 MARKER = "workbench.json"
+CHECKSUMS = "checksums.json"
 COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 BATCH_FLUSH_LINES = 100_000
@@ -73,6 +77,20 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _read_verified(snap: Path, name: str) -> bytes | None:
+    """The bytes of a snapshot's Arrow copy if its recorded checksum matches, else None."""
+    try:
+        expected = json.loads((snap / CHECKSUMS).read_bytes()).get(name)
+        data = (snap / name).read_bytes()
+    except (OSError, ValueError, AttributeError):
+        return None
+    return data if expected and hashlib.sha256(data).hexdigest() == expected else None
+
+
+def _audit_position(record: Mapping[str, Any]) -> tuple[int, int]:
+    return int(record["seq"]), int(record.get("n", 0))
 
 
 def strip_none(value: Any) -> Any:
@@ -134,41 +152,63 @@ class JournalStore:
     # -- opening -------------------------------------------------------------------------
 
     def _prepare(self, create: bool) -> None:
+        try:
+            self._open_or_initialise(create)
+        except PermissionError as exc:
+            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+
+    def _open_or_initialise(self, create: bool) -> None:
         marker = self.root / MARKER
         if self.root.exists() and not self.root.is_dir():
             raise StoreError("store.not_a_directory", path=str(self.root))
         if not marker.exists():
-            if self.root.exists() and any(p.name != "store.lock" for p in self.root.iterdir()):
-                raise StoreError("store.foreign_directory", path=str(self.root))
-            if not create:
+            if not self.root.exists() and not create:
                 raise StoreError("store.missing", path=str(self.root))
-            self._initialise()
-        try:
-            meta = json.loads(marker.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
-        if meta.get("format") != FORMAT:
-            raise StoreError("store.foreign_directory", path=str(self.root))
-        if int(meta.get("schema_version", 0)) > SCHEMA_VERSION:
-            raise StoreError("store.too_new", found=meta.get("schema_version"), supported=SCHEMA_VERSION)
+            self._initialise(create)
+        meta = self._read_marker(marker)
+        found = meta["schema_version"]
+        if found > SCHEMA_VERSION:
+            raise StoreError("store.too_new", found=found, supported=SCHEMA_VERSION)
         if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
             raise StoreError("store.unreadable", path=str(self.root), detail="permission denied")
         with self._locked():
             self._refresh()
             self._clean_strays()
-            if int(meta.get("schema_version", 0)) < SCHEMA_VERSION:
+            if found < SCHEMA_VERSION:
                 from workbench.store.migrations import migrate
 
-                migrate(self, int(meta["schema_version"]))
+                migrate(self, found)
 
-    def _initialise(self) -> None:
+    def _read_marker(self, marker: Path) -> dict[str, Any]:
+        try:
+            meta = json.loads(marker.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise StoreError("store.foreign_directory", path=str(self.root))
+        version = meta.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StoreError("store.corrupt", path=str(marker), detail="schema_version")
+        return meta
+
+    def _leftovers_of_a_first_open(self) -> bool:
+        """Whether the folder holds only what an interrupted first open of ours leaves behind."""
+        ours = {"store.lock", "snapshot-000000", "CURRENT"}
+        return all(p.name in ours or (p.name.startswith(".") and p.name.endswith(".tmp"))
+                   for p in self.root.iterdir())
+
+    def _initialise(self, create: bool) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
         with self._locked():
             if (self.root / MARKER).exists():
-                return
+                return  # another process initialised it while we waited for the lock
+            if not self._leftovers_of_a_first_open():
+                raise StoreError("store.foreign_directory", path=str(self.root))
+            if not create:
+                raise StoreError("store.missing", path=str(self.root))
             snap = self.root / "snapshot-000000"
             snap.mkdir(exist_ok=True)
             for name in TABLES:
@@ -203,13 +243,17 @@ class JournalStore:
             raise StoreError("store.missing", path=str(self.root)) from None
         except ValueError as exc:
             raise StoreError("store.corrupt", path=str(self.root / "CURRENT"), detail=str(exc)) from None
-        return int(data["generation"]), int(data["seq"])
+        generation, seq = (data.get(k) if isinstance(data, dict) else None for k in ("generation", "seq"))
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (generation, seq)):
+            raise StoreError("store.corrupt", path=str(self.root / "CURRENT"), detail="generation/seq")
+        return int(generation), int(seq)  # type: ignore[arg-type]
 
     def _journal_path(self, gen: int | None = None) -> Path:
         return self.root / f"journal-{self._gen if gen is None else gen:06d}.ndjson"
 
     def _refresh(self) -> None:
         """Catch up with every transaction other processes have committed."""
+        missing: tuple[int, str] | None = None
         for _attempt in range(20):
             gen, seq = self._current()
             try:
@@ -217,8 +261,12 @@ class JournalStore:
                     self._load(gen, seq)
                 self._read_journal()
                 return
-            except FileNotFoundError:
-                continue  # a compaction replaced the generation under us; read the new one
+            except FileNotFoundError as exc:
+                if missing == (gen, str(exc.filename)):
+                    # CURRENT did not move, so no compaction explains it: a file is really gone
+                    raise StoreError("store.corrupt", path=str(exc.filename), detail="missing") from None
+                missing = (gen, str(exc.filename))
+                time.sleep(0.01)  # a compaction replaced the generation under us; read the new one
         raise StoreError("store.busy", seconds=0)
 
     def _load(self, gen: int, seq: int) -> None:
@@ -233,15 +281,17 @@ class JournalStore:
 
     @staticmethod
     def _read_table(snap: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
-        """One table of a snapshot: the Arrow copy when it matches, else the NDJSON documents."""
-        fast = snap / f"{name}.arrow"
-        if fast.exists():
+        """One table of a snapshot: the Arrow copy when its checksum matches, else the NDJSON record."""
+        fast = _read_verified(snap, f"{name}.arrow")
+        if fast is not None:
             try:
-                frame = pl.read_ipc(fast)
-                if frame.schema == schema:
-                    return frame
-            except (pl.exceptions.PolarsError, OSError):
-                pass  # the NDJSON file is the record; the Arrow copy only speeds up reading
+                frame = pl.read_ipc(io.BytesIO(fast))
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # noqa: BLE001 - a damaged copy (even a Rust panic) falls back to NDJSON
+                frame = None
+            if frame is not None and frame.schema == schema:
+                return frame
         path = snap / f"{name}.ndjson"
         if path.stat().st_size == 0:
             return pl.DataFrame(schema=schema)
@@ -267,14 +317,15 @@ class JournalStore:
             if self._offset:
                 raise
             return
-        end = chunk.rfind(b"\n") + 1
+        end = chunk.rfind(b"\n") + 1  # bytes after the last newline: a torn write, never acknowledged
         position = self._offset
         for line in chunk[:end].splitlines(keepends=True):
             try:
                 tx = json.loads(line)
-            except ValueError:
-                break  # a torn line from a writer that died; never acknowledged
-            if tx["seq"] > self._seq:
+                seq = tx["seq"]
+            except (ValueError, TypeError, KeyError) as exc:
+                raise StoreError("store.corrupt", path=str(path), detail=f"byte {position}: {exc}") from None
+            if seq > self._seq:
                 self._apply(tx)
             position += len(line)
         self._offset = position
@@ -294,7 +345,8 @@ class JournalStore:
             number = _TRAILING_DIGITS.search(doc_id)
             if number:
                 self._next[table] = max(self._next[table], int(number[1]))
-        self._tail_audit.extend({"seq": tx["seq"], "at": tx["at"], **a} for a in tx.get("audit", []))
+        self._tail_audit.extend({"seq": tx["seq"], "n": n, "at": tx["at"], **a}
+                                for n, a in enumerate(tx.get("audit", [])))
         self._seq = tx["seq"]
 
     def refresh(self) -> None:
@@ -373,14 +425,17 @@ class JournalStore:
     def audit_trail(self) -> Iterator[dict[str, Any]]:
         """Every audit record ever written, oldest first."""
         self._refresh()
+        tail = list(self._tail_audit)
         path = self.root / "audit.ndjson"
+        last = (0, -1)
         if path.exists():
             with open(path, "rb") as handle:
                 for line in handle:
                     if line.endswith(b"\n"):
-                        yield json.loads(line)
-        last = self._last_audit_seq()
-        yield from (a for a in self._tail_audit if a["seq"] > last)
+                        record = json.loads(line)
+                        last = max(last, _audit_position(record))
+                        yield record
+        yield from (a for a in tail if _audit_position(a) > last)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -393,13 +448,27 @@ class JournalStore:
         if self._in_batch:
             result = self._stage(actor, build)
             if len(self._pending) >= BATCH_FLUSH_LINES:
-                self._flush()
+                try:
+                    self._flush()
+                except BaseException:
+                    self._forget_unwritten()
+                    raise
             return result
         with self._locked():
             self._refresh()
             result = self._stage(actor, build)
-            self._flush()
+            try:
+                self._flush()
+            except BaseException:
+                self._forget_unwritten()
+                raise
             return result
+
+    def _forget_unwritten(self) -> None:
+        """Drop staged changes that did not reach the disk and re-read what did."""
+        self._pending = []
+        self._gen = -1
+        self._refresh()
 
     def _stage(self, actor: str, build: Callable[[JournalStore, Transaction], T]) -> T:
         tx = Transaction(actor=actor)
@@ -454,9 +523,7 @@ class JournalStore:
             try:
                 yield
             except BaseException:
-                self._pending = []
-                self._gen = -1
-                self._refresh()
+                self._forget_unwritten()
                 raise
             finally:
                 self._in_batch = False
@@ -477,12 +544,15 @@ class JournalStore:
         shutil.rmtree(final, ignore_errors=True)
         work.mkdir()
         frames = {name: self._frame(name).rechunk() for name in TABLES}
+        checksums = {}
         for name, frame in frames.items():
             frame.write_ndjson(work / f"{name}.ndjson")
             frame.write_ipc(work / f"{name}.arrow", compression="uncompressed")
             for path in (work / f"{name}.ndjson", work / f"{name}.arrow"):
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
+            checksums[f"{name}.arrow"] = hashlib.sha256((work / f"{name}.arrow").read_bytes()).hexdigest()
+        write_atomic(work / CHECKSUMS, json.dumps(checksums, indent=1).encode())
         fsync_dir(work)
         os.replace(work, final)
         fsync_dir(self.root)
@@ -496,19 +566,20 @@ class JournalStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._journal_path(old_gen))
 
-    def _last_audit_seq(self) -> int:
+    def _last_audit_position(self) -> tuple[int, int]:
+        """(sequence, index within it) of the newest audit record already in audit.ndjson."""
         path = self.root / "audit.ndjson"
         if not path.exists():
-            return 0
+            return (0, -1)
         with open(path, "rb") as handle:
             size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - 65536))
             tail = handle.read()
         lines = [ln for ln in tail.split(b"\n")[:-1] if ln.strip()]
         for line in reversed(lines):
-            with contextlib.suppress(ValueError):
-                return int(json.loads(line)["seq"])
-        return 0
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                return _audit_position(json.loads(line))
+        return (0, -1)
 
     def _append_audit(self) -> None:
         path = self.root / "audit.ndjson"
@@ -519,8 +590,8 @@ class JournalStore:
                 tail = handle.read()
                 if tail and not tail.endswith(b"\n"):
                     handle.truncate(data_end - (len(tail) - tail.rfind(b"\n") - 1))
-        last = self._last_audit_seq()
-        new = [a for a in self._tail_audit if a["seq"] > last]
+        last = self._last_audit_position()
+        new = [a for a in self._tail_audit if _audit_position(a) > last]
         if not new:
             return
         with open(path, "ab") as handle:

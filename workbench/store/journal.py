@@ -558,7 +558,7 @@ class JournalStore:
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
             checksums[f"{name}.arrow"] = _digest((work / f"{name}.arrow").read_bytes())
-        write_atomic(work / CHECKSUMS, json.dumps(checksums, indent=1).encode())
+        write_atomic(work / CHECKSUMS, json.dumps(checksums).encode())
         fsync_dir(work)
         os.replace(work, final)
         fsync_dir(self.root)

@@ -44,6 +44,10 @@ class Workbench:
         self.actor = actor
         self._today = today
 
+    def today(self) -> date:
+        """The workbench's today (a fixed clock in tests, the real date otherwise)."""
+        return self._today()
+
     @cached_property
     def frames(self) -> Frames:
         """The typed polars tables every screen and notebook reads."""

@@ -241,7 +241,7 @@ class CaseTab:
         self.app.refresh()
 
     def _step_form(self, kind: EventKind) -> StepForm:
-        on = date_field("on", t("ui.case.on"), self.app.wb._today())
+        on = date_field("on", t("ui.case.on"), self.app.wb.today())
         note = area_field("text", t("ui.case.note"))
         assert self.case_id is not None
         case_id = self.case_id
@@ -347,7 +347,7 @@ class CaseTab:
         chooser = choice_field("community_id", t("ui.case.community"), [("–", ""), *options], "")
         form = Form([chooser, on, note])
         ranked = matching.rank_communities(citizen, wb.frames.communities, site=self.app.site,
-                                           volunteer=volunteer, today=wb._today())
+                                           volunteer=volunteer, today=wb.today())
         rows = [([r["name"], r["organiser"], reason_text(r["reasons"])], r["community_id"])
                 for r in ranked.iter_rows(named=True)]
         pick = guard(self.step_feedback)(lambda cid: setattr(chooser.control, "value", lookup(offered, cid, "community_id")))
@@ -373,7 +373,7 @@ class CaseTab:
             text_field("answers", t("ui.case.answers"), placeholder=t("ui.case.answers_hint")),
             choice_field("timepoint", t("ui.case.timepoint"), timepoints, m.Timepoint.follow_up.value),
             choice_field("mode", t("ui.case.mode"), modes),
-            date_field("on", t("ui.case.on"), self.app.wb._today()),
+            date_field("on", t("ui.case.on"), self.app.wb.today()),
         ])
         copyright_line = widgets.HTML(f"<small>{esc(instruments.SWEMWBS_COPYRIGHT)}</small>")
         save = button(t("ui.save"), "success")

@@ -111,7 +111,8 @@ def guard(feedback: Feedback, form: Form | None = None) -> Callable[[Callable[..
 class Field:
     """A labelled input with its own error line, so an error appears next to the field."""
 
-    def __init__(self, name: str, label: str, control: widgets.ValueWidget) -> None:
+    def __init__(self, name: str, label: str, control: widgets.DOMWidget) -> None:
+        """``control`` is any widget with a ``value`` (an input, or a box that exposes one)."""
         self.name = name
         self.control = control
         self.label = widgets.HTML(f"<b>{esc(label)}</b>")
@@ -204,7 +205,7 @@ def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str
 
 
 def row_list(headers: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]], empty: str,
-             open_label: str, on_open: Callable[[str], None]) -> widgets.Widget:
+             open_label: str, on_open: Callable[[str], None], css_class: str = "") -> widgets.Widget:
     """Rows of text with an 'open' button each; ``rows`` pairs the cells with the id to open."""
     if not rows:
         return widgets.HTML(f'<p class="wb-empty">{esc(empty)}</p>')
@@ -213,6 +214,8 @@ def row_list(headers: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]], 
     for values, target in rows:
         cells.extend(widgets.HTML(esc(v)) for v in values)
         opener = button(open_label)
+        if css_class:
+            opener.add_class(css_class)
         opener.on_click(lambda _b, target=target: on_open(target))
         cells.append(opener)
     return widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=columns, grid_gap="2px 12px",

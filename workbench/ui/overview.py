@@ -96,7 +96,7 @@ class OverviewTab:
 
     def refresh(self) -> None:
         """Recompute every list from the store as it is now."""
-        lists = worklists(self.app.wb.frames, self.app.site, self.app.wb._today())
+        lists = worklists(self.app.wb.frames, self.app.site, self.app.wb.today())
         names = self._names()
         volunteer_names = dict(self.app.wb.frames.volunteers.select("volunteer_id", "name").iter_rows())
         open_case = guard(self.feedback)(self.app.open_case)

@@ -227,6 +227,7 @@ STYLE = """
 .wb-error { color: #b00020; font-weight: 600; }
 .wb-ok { color: #1b5e20; font-weight: 600; }
 .wb-empty { color: #666; font-style: italic; }
+.wb-hint { color: #555; }
 .wb-table { border-collapse: collapse; width: 100%; }
 .wb-table th, .wb-table td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
 .wb-header { display: flex; justify-content: space-between; align-items: baseline; }

@@ -53,6 +53,16 @@ T = TypeVar("T")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 
+def _default_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0666 less the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_DEFAULT_MODE = _default_mode()
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new file in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
@@ -70,8 +80,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else _DEFAULT_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -168,7 +177,10 @@ class JournalStore:
         if self.root.exists() and not self.root.is_dir():
             raise StoreError("store.not_a_directory", path=str(self.root))
         if not marker.exists():
-            if not self.root.exists() and not create:
+            # Refuse before taking the lock, which would leave a store.lock in a folder we may not use.
+            if self.root.exists() and not self._leftovers_of_a_first_open():
+                raise StoreError("store.foreign_directory", path=str(self.root))
+            if not create:
                 raise StoreError("store.missing", path=str(self.root))
             self._initialise(create)
         meta = self._read_marker(marker)

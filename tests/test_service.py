@@ -414,3 +414,17 @@ def test_open_case_for_unknown_citizen(wb: Workbench, site: str, unchanged: Any)
     with unchanged(wb), pytest.raises(workbench.NotFound) as refused:
         wb.open_case("B999999")
     assert refused.value.key == "citizen.not_found"
+
+
+def test_targets_are_set_per_site_year_and_metric(wb: Workbench, site: str) -> None:
+    wb.set_target(site, 2026, "escorts", 120)
+    wb.set_target(site, 2026, "escorts", 150)  # replaces
+    wb.set_target(site, 2026, "referrals", 300)
+    targets = {(d["metric"], d["value"]) for d in wb.store.frame("targets").to_dicts()}
+    assert targets == {("escorts", 150), ("referrals", 300)}
+    for bad, key in (({"value": -1}, "input.number_range"), ({"metric": "hugs"}, "input.choice"),
+                     ({"site_id": "XYZ"}, "site.not_found")):
+        args = {"site_id": site, "year": 2026, "metric": "escorts", "value": 1, **bad}
+        with pytest.raises(workbench.WorkbenchError) as refused:
+            wb.set_target(**args)
+        assert refused.value.key == key

@@ -493,6 +493,25 @@ class Workbench:
         result: dict[str, Any] = self._commit(build)
         return result
 
+    # -- targets -----------------------------------------------------------------------------
+
+    def set_target(self, site_id: str, year: int, metric: str, value: int) -> dict[str, Any]:
+        """Set a site's target for one year and metric (replacing an earlier one); audited."""
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            self._site(store, str(site_id).upper())
+            target_id = f"T-{str(site_id).upper()}-{year}-{metric}"
+            old = store.get("targets", target_id) or {}
+            doc = m.dump(m.parse(m.Target, {"id": target_id, "site_id": site_id, "year": year,
+                                            "metric": metric, "value": value,
+                                            "version": int(old.get("version", 0)) + 1}))
+            tx.put("targets", doc)
+            tx.log("update" if old else "create", "targets", target_id, ["value"])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
     # -- measures ----------------------------------------------------------------------------
 
     def record_measure(self, case_id: str, *, instrument: str, answers: Sequence[int], timepoint: str,

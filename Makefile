@@ -1,11 +1,13 @@
 # The two commands of the README:
-#   make demo   builds .venv, loads demo data if the store is empty, serves the workbench
-#   make test   builds .venv with the test extras and runs the whole suite
+#   make demo   builds .venv, loads demo data if the store is empty, serves the coordinator dashboard
+#   make test   builds .venv with the test extras (and Debian's chromium if missing), runs the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_CASES ?= 2000
+PORT ?= 8866
+CHROMIUM := /usr/bin/chromium
 export WORKBENCH_DATA ?= $(CURDIR)/data
 
 .PHONY: demo test bench clean
@@ -16,12 +18,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser
+# download is not used). Installed only when missing, and only as root.
+$(CHROMIUM):
+	@if [ "$$(id -u)" != "0" ]; then \
+		echo "make test needs Debian's chromium at $(CHROMIUM) for the browser tests, and installing it needs root." >&2; \
+		echo "Run as root:  apt-get update && apt-get install -y chromium   (then make test again)" >&2; \
+		exit 1; \
+	fi
+	@command -v apt-get >/dev/null || { echo "No apt-get here: install chromium at $(CHROMIUM) by hand." >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+	@test -x $(CHROMIUM) || { echo "apt-get did not install $(CHROMIUM)." >&2; exit 1; }
+
 demo: $(STAMP)
 	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
 	$(BIN)/workbench check
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	$(BIN)/workbench serve --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -45,12 +45,22 @@ def _parser() -> argparse.ArgumentParser:
 
     erase = commands.add_parser("erase-citizen", parents=[common], help="GDPR erasure of one citizen")
     erase.add_argument("citizen_id")
+
+    serve = commands.add_parser("serve", help="serve the dashboards (Voila) on 127.0.0.1 with an access token")
+    serve.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
+    serve.add_argument("--port", type=int, default=8866)
+    serve.add_argument("--token", help="access token (default: the one in <data>/voila-token, else a new one)")
+    serve.add_argument("--open-browser", action="store_true", help="open the dashboard once it answers")
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from workbench.serve import serve
+
+        return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser)
     import workbench
 
     wb = workbench.open(args.data, actor=args.actor)
@@ -58,6 +68,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.cases < 1:
             print(t("input.number_range"), file=sys.stderr)
             return 2
+        from workbench.config import data_dir
+        from workbench.serve import DEMO_CONFIG, ensure_demo_config
+
+        if written := ensure_demo_config(data_dir(args.data)):
+            print(t("serve.config_written", path=str(written), user=DEMO_CONFIG["user_name"],
+                    site=DEMO_CONFIG["site"]))
         if args.if_empty and wb.store.count("cases") > 0:
             print(t("cli.demo_skipped"))
             return 0

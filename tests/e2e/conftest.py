@@ -1,0 +1,263 @@
+"""Browser tests: the real ``workbench serve`` as a subprocess, driven by headless Chromium.
+
+- ``server`` (session): a data folder with 200 demo cases and the demo ``config.json``
+  (both written by ``workbench demo``), ``workbench serve`` on a free port with a known
+  token; waits until it answers and always stops it, its kernels included.
+- ``browser`` (session): Debian's Chromium through Playwright (``make test`` installs it).
+- ``context``/``page``: a tall Danish browser window; ``offsite`` records every request and
+  websocket, aborts any that would leave 127.0.0.1, and fails the test if one was tried.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 2400}
+NOTEBOOK = "koordinator.ipynb"
+START_TIMEOUT_S = 120
+STOP_TIMEOUT_S = 30
+
+
+@dataclass
+class Server:
+    """A running ``workbench serve``."""
+
+    base: str
+    token: str
+    data: Path
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+    def url(self, notebook: str = NOTEBOOK, *, token: bool = True, query: str = "") -> str:
+        params = "&".join(p for p in (f"token={self.token}" if token else "", query) if p)
+        return f"{self.base}/voila/render/{notebook}" + (f"?{params}" if params else "")
+
+    def log_text(self) -> str:
+        return self.log.read_text("utf-8", errors="replace")
+
+    def get(self, url: str, *, follow: bool = False) -> tuple[int, dict[str, str], str]:
+        return fetch(url, follow=follow)
+
+    def render(self, *, token: bool = True, query: str = "") -> tuple[int, dict[str, str], str]:
+        """GET the dashboard page as a browser would, then shut the kernel it started down."""
+        status, headers, html = fetch(self.url(token=token, query=query))
+        kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
+        if kernel:
+            request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel.group(1)}", data=b"",
+                                             method="POST", headers={"Authorization": f"token {self.token}"})
+            with urllib.request.urlopen(request, timeout=60):
+                pass
+        return status, headers, html
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_DATA", "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["WORKBENCH_LANG"] = "da"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str, *, follow: bool = False, timeout: float = 180) -> tuple[int, dict[str, str], str]:
+    """GET ``url``: status, headers and body (redirects followed only when asked)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode("utf-8", "replace")
+
+
+def _processes_serving(data: Path) -> list[int]:
+    """Processes (server, kernels) whose environment names this data folder (Linux; else none)."""
+    marker = f"WORKBENCH_DATA={data}".encode()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _stop(proc: subprocess.Popen[bytes], data: Path) -> None:
+    """SIGTERM the server's process group (Voila then shuts its kernels down); force what is left."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Kernels run in sessions of their own: anything still holding our data folder goes too.
+    left = _processes_serving(data)
+    _signal_all(left, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = _processes_serving(data)
+    _signal_all(left, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``workbench serve`` on demo data; stopped (kernels included) whatever happens."""
+    folder = tmp_path_factory.mktemp("e2e")
+    data = (folder / "data").resolve()
+    env = _env()
+    demo = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", "200", "--data", str(data)],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert demo.returncode == 0, demo.stderr
+    assert (data / "config.json").is_file(), "workbench demo must write the demo config.json"
+
+    port = _free_port()
+    token = secrets.token_urlsafe(24)
+    log = folder / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port),
+             "--token", token],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    running = Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"workbench serve exited with {proc.returncode}:\n{running.log_text()}")
+            try:
+                status, _, _ = fetch(f"{running.base}/login", timeout=5)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"workbench serve did not answer in {START_TIMEOUT_S} s:\n{running.log_text()}")
+            time.sleep(0.3)
+        yield running
+    finally:
+        _stop(proc, data)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium (``make test`` installs it when missing)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (installs Debian's chromium) "
+                    "or `apt-get install -y chromium` as root")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def is_local(url: str) -> bool:
+    """True for addresses that stay on this machine's server (or never touch the network)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "javascript"):
+        return True
+    return parts.hostname == "127.0.0.1"
+
+
+@dataclass
+class Offsite:
+    """Every request and websocket a browser context made; the ones that would have left 127.0.0.1."""
+
+    seen: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+
+    def record(self, url: str) -> None:
+        self.seen.append(url)
+        if not is_local(url):
+            self.external.append(url)
+
+    def check(self) -> None:
+        assert self.seen, "no request was recorded at all; the recorder is not wired"
+        assert self.external == [], f"the page asked for addresses outside 127.0.0.1: {self.external}"
+
+
+@pytest.fixture
+def offsite() -> Offsite:
+    return Offsite()
+
+
+@pytest.fixture
+def context(browser: object, offsite: Offsite) -> Iterator[object]:
+    """A tall Danish browser context that aborts (and records) anything leaving 127.0.0.1."""
+    ctx = browser.new_context(viewport=VIEWPORT, locale="da-DK", service_workers="block")  # type: ignore[attr-defined]
+    ctx.on("request", lambda request: offsite.record(request.url))
+    ctx.route(lambda url: not is_local(url), lambda route: route.abort())
+
+    def on_page(page: object) -> None:
+        page.on("websocket", lambda ws: offsite.record(ws.url))  # type: ignore[attr-defined]
+
+    ctx.on("page", on_page)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+    assert offsite.external == [], f"the page asked for addresses outside 127.0.0.1: {offsite.external}"
+
+
+@pytest.fixture
+def page(context: object) -> object:
+    return context.new_page()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS

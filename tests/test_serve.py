@@ -1,0 +1,203 @@
+"""``workbench serve`` without a browser: the Voila command, its environment, token and demo config."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench import serve
+from workbench.errors import InvalidInput, WorkbenchError
+
+DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+
+
+def _options(command: list[str]) -> dict[str, list[str]]:
+    """``--Name=value`` options as name -> values (a repeated option keeps every value)."""
+    found: dict[str, list[str]] = {}
+    for arg in command:
+        if arg.startswith("--") and "=" in arg:
+            name, value = arg[2:].split("=", 1)
+            found.setdefault(name, []).append(value)
+    return found
+
+
+def test_command_runs_voila_on_the_dashboards_folder_on_localhost_only() -> None:
+    command = serve.build_command(DASHBOARDS, port=8999)
+    assert command[:4] == [sys.executable, "-m", "voila", str(DASHBOARDS.resolve())]
+    options = _options(command)
+    assert options["Voila.ip"] == ["127.0.0.1"]
+    assert options["Voila.port"] == ["8999"]
+    assert options["Voila.port_retries"] == ["0"]  # never silently another port than printed
+    assert "--no-browser" in command
+
+
+def test_command_has_the_secure_options() -> None:
+    options = _options(serve.build_command(DASHBOARDS))
+    assert options["VoilaConfiguration.strip_sources"] == ["True"]
+    assert options["VoilaConfiguration.show_tracebacks"] == ["False"]
+    assert "Traceback" not in options["VoilaExecutor.cell_error_instruction"][0]
+    assert options["Voila.auto_token"] == ["True"]  # never a server without a token
+    assert options["VoilaConfiguration.template"] == ["brobygning"]
+    assert options["VoilaConfiguration.allow_template_override"] == ["NO"]
+    assert options["VoilaConfiguration.allow_theme_override"] == ["NO"]
+    config_dir = serve.jupyter_dir() / "voila"
+    assert options["Voila.config_file_paths"] == [str(config_dir)]  # no stray voila.json/.py is read ...
+    assert not any((config_dir / name).exists() for name in ("voila.json", "voila.py"))  # ... and none is here
+    assert options["VoilaExecutor.iopub_timeout"] and int(options["VoilaExecutor.iopub_timeout"][0]) >= 4
+    if sys.platform.startswith("linux"):
+        assert options["KernelManager.transport"] == ["ipc"]
+
+
+def test_command_preheats_kernels_and_culls_idle_ones() -> None:
+    options = _options(serve.build_command(DASHBOARDS))
+    assert options["VoilaConfiguration.preheat_kernel"] == ["True"]
+    assert 1 <= int(options["VoilaConfiguration.default_pool_size"][0]) <= 2
+    assert options["VoilaConfiguration.progressive_rendering"] == ["False"]  # incompatible with preheating
+    assert not any("prelaunch_hook" in name for name in options)  # incompatible with preheating
+    assert 0 < int(options["MappingKernelManager.cull_interval"][0]) < int(
+        options["MappingKernelManager.cull_idle_timeout"][0])
+    assert options["MappingKernelManager.cull_connected"] == ["False"]
+
+
+def test_token_never_appears_on_the_command_line(tmp_path: Path) -> None:
+    token = "a-secret-token-0123456789"
+    serve.write_token(tmp_path, token)
+    command = serve.build_command(DASHBOARDS)
+    assert not any(token in arg for arg in command)
+    assert not any(arg.startswith("--Voila.token") or arg.startswith("--token") for arg in command)
+    env = serve.build_env(tmp_path, base={})
+    assert Path(env["JUPYTER_TOKEN_FILE"]).read_text("ascii") == token
+
+
+def test_loading_text_follows_the_language() -> None:
+    danish = _options(serve.build_command(DASHBOARDS, language="da"))
+    assert danish["VoilaConfiguration.resources"] == [
+        "brobygning_loading=Henter dashboardet …",
+        "brobygning_progress=Henter dashboardet … (trin {step} af {total})",
+    ]
+    assert danish["VoilaExporter.language_code"] == ["da"]
+    english = _options(serve.build_command(DASHBOARDS, language="en"))
+    assert english["VoilaConfiguration.resources"][0] == "brobygning_loading=Loading the dashboard …"
+    assert english["VoilaExporter.language_code"] == ["en"]
+
+
+def test_env_passes_an_absolute_data_path_and_finds_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    env = serve.build_env(Path("data"), base={"JUPYTER_PATH": "/elsewhere", "JUPYTER_TOKEN": "leaky", "PATH": "/bin"})
+    assert env["WORKBENCH_DATA"] == str(tmp_path / "data")
+    assert Path(env["WORKBENCH_DATA"]).is_absolute()
+    assert env["JUPYTER_TOKEN_FILE"] == str(tmp_path / "data" / "voila-token")
+    assert "JUPYTER_TOKEN" not in env  # it would win over the token file
+    assert env["PATH"] == "/bin"
+    first, *rest = env["JUPYTER_PATH"].split(os.pathsep)
+    assert rest == ["/elsewhere"]
+    assert (Path(first) / "voila" / "templates" / "brobygning" / "index.html.j2").is_file()
+    conf = json.loads((Path(first) / "voila" / "templates" / "brobygning" / "conf.json").read_text())
+    assert conf["base_template"] == "lab"
+
+
+def test_voila_finds_the_template_through_jupyter_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from voila.paths import collect_template_paths
+
+    monkeypatch.setenv("JUPYTER_PATH", serve.build_env(tmp_path, base={})["JUPYTER_PATH"])
+    paths = collect_template_paths(["voila", "nbconvert"], "brobygning", prune=True)
+    assert paths[0] == str(serve.jupyter_dir() / "voila" / "templates" / "brobygning")
+    assert any(p.endswith(os.path.join("voila", "templates", "lab")) for p in paths)
+
+
+def test_template_links_nothing_outside_the_server() -> None:
+    import re
+
+    text = (serve.jupyter_dir() / "voila" / "templates" / "brobygning" / "index.html.j2").read_text("utf-8")
+    assert "extends 'lab/index.html.j2'" in text
+    rendered_part = re.sub(r"\{#.*?#\}", "", text, flags=re.S)  # Jinja comments are never sent
+    assert "https://" not in rendered_part and "cdn." not in rendered_part
+    assert "super.super()" in rendered_part  # skips lab's block with the Font Awesome links
+
+
+def test_dashboards_folder_holds_the_coordinator_notebook() -> None:
+    notebook = json.loads((serve.dashboards_dir() / serve.NOTEBOOK).read_text("utf-8"))
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert all(c["cell_type"] == "code" for c in notebook["cells"])  # markdown would show on the page
+    assert "import workbench.ui.app" in code[0]
+    assert code[-1].index("wait_for_request()") < code[-1].index("coordinator_app()")
+    assert code[-1].rstrip().endswith("coordinator_app()")
+    assert all(not c.get("outputs") for c in notebook["cells"])
+
+
+def test_wait_for_request_returns_at_once_outside_a_preheated_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voila.utils import wait_for_request
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    assert wait_for_request() is None  # JupyterLab: no Voila, no wait
+    monkeypatch.setenv("VOILA_PREHEAT", "False")
+    assert wait_for_request() is None  # Voila without a preheated kernel
+
+
+def test_token_file_is_private_and_reused(tmp_path: Path) -> None:
+    path = serve.write_token(tmp_path, "Tok_en-0123456789abcdef")
+    assert path == tmp_path / "voila-token"
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert serve.read_token(tmp_path) == "Tok_en-0123456789abcdef"
+        path.chmod(0o644)  # others may have read it: not reused
+        assert serve.read_token(tmp_path) is None
+    assert not list(tmp_path.glob(".voila-token*"))
+
+
+@pytest.mark.parametrize("token", ["", "short", "has space in it 0123", "x" * 15, "æøå-0123456789abcdef"])
+def test_weak_or_unsafe_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidInput):
+        serve.check_token(token)
+
+
+def test_dashboard_url_carries_the_token() -> None:
+    assert serve.dashboard_url(8866, "abc") == "http://127.0.0.1:8866/voila/render/koordinator.ipynb?token=abc"
+
+
+def test_demo_config_is_written_once(tmp_path: Path) -> None:
+    written = serve.ensure_demo_config(tmp_path)
+    assert written == tmp_path / "config.json"
+    assert json.loads(written.read_text("utf-8")) == {"user_name": "Demo Koordinator", "site": "ODE", "language": "da"}
+    written.write_text('{"user_name": "Anne", "site": "AAR"}', "utf-8")
+    assert serve.ensure_demo_config(tmp_path) is None
+    assert json.loads(written.read_text("utf-8"))["user_name"] == "Anne"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+def test_serve_refuses_a_bad_port_before_starting(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        serve.serve(tmp_path / "data", port=0)
+
+
+def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(WorkbenchError) as refused:
+            serve.serve(tmp_path / "data", port=taken.getsockname()[1], token="t" * 20)
+    assert refused.value.key == "serve.port_busy"
+
+
+def test_cli_demo_writes_the_demo_config_and_keeps_it(tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DATA"}
+    env.update({"PYTHONPATH": str(root), "WORKBENCH_LANG": "da"})
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "workbench.cli", "demo", "--cases", "3", "--data", str(data)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "config.json" in first.stdout
+    assert json.loads((data / "config.json").read_text("utf-8"))["site"] == "ODE"
+    again = subprocess.run([*command, "--if-empty"], capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert again.returncode == 0 and "config.json" not in again.stdout

@@ -15,9 +15,9 @@ import ipywidgets as widgets
 
 from workbench import config
 from workbench.errors import NotFound
-from workbench.i18n import t
+from workbench.i18n import LANGUAGES, set_language, t
 from workbench.service import Workbench
-from workbench.ui.common import STYLE, Feedback, button, esc
+from workbench.ui.common import STYLE, Feedback, button, esc, guard
 
 log = logging.getLogger("workbench.ui")
 
@@ -36,34 +36,66 @@ class CoordinatorApp:
     TAB_KEYS = ("overview", "volunteers", "intake", "case", "communities")
 
     def __init__(self, wb: Workbench, site: str) -> None:
-        from workbench.ui.case_page import CaseTab
-        from workbench.ui.communities import CommunitiesTab
-        from workbench.ui.intake import IntakeTab
-        from workbench.ui.overview import OverviewTab
-        from workbench.ui.volunteers import VolunteersTab
-
         self.wb = wb
         self.site = site
         self.feedback = Feedback()
-        self.overview = OverviewTab(self)
-        self.volunteers = VolunteersTab(self)
-        self.intake = IntakeTab(self)
-        self.case = CaseTab(self)
-        self.communities = CommunitiesTab(self)
-        self.tabs = widgets.Tab(children=[tab.widget for tab in self._tabs()])
+        self._built: dict[str, Tab] = {}
+        # Each tab is built the first time it is shown, so the page is usable sooner.
+        self.tabs = widgets.Tab(children=[widgets.VBox() for _ in self.TAB_KEYS])
         for index, key in enumerate(self.TAB_KEYS):
             self.tabs.set_title(index, t(f"ui.tab.{key}"))
+        self.tabs.observe(guard(self.feedback)(self._on_tab), names="selected_index")
         refresh = button(t("ui.refresh"))
-        refresh.on_click(lambda _b: self.refresh())
+        refresh.add_class("wb-refresh")
+        refresh.on_click(guard(self.feedback)(lambda _b: self.refresh()))
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.title"))}</h2>'
             f'<span>{esc(t("ui.signed_in", user=wb.actor, site=self.site_name))}</span></div>'
         )
-        self.widget = widgets.VBox([widgets.HTML(STYLE), header, refresh, self.feedback, self.tabs])
+        self.widget = widgets.VBox([widgets.HTML(STYLE), header, widgets.HBox([refresh]), self.feedback,
+                                    self.tabs])
         self.widget.add_class("wb-app")
+        self._tab("overview")
 
-    def _tabs(self) -> list[Tab]:
-        return [self.overview, self.volunteers, self.intake, self.case, self.communities]
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        index = change.get("new")
+        if isinstance(index, int) and 0 <= index < len(self.TAB_KEYS):
+            self._tab(self.TAB_KEYS[index])
+
+    def _tab(self, key: str) -> Any:
+        built = self._built.get(key)
+        if built is None:
+            from workbench.ui.case_page import CaseTab
+            from workbench.ui.communities import CommunitiesTab
+            from workbench.ui.intake import IntakeTab
+            from workbench.ui.overview import OverviewTab
+            from workbench.ui.volunteers import VolunteersTab
+
+            kinds: dict[str, Any] = {"overview": OverviewTab, "volunteers": VolunteersTab, "intake": IntakeTab,
+                                     "case": CaseTab, "communities": CommunitiesTab}
+            built = self._built[key] = kinds[key](self)
+            self.tabs.children[self.TAB_KEYS.index(key)].children = [built.widget]
+        return built
+
+    @property
+    def overview(self) -> Any:
+        return self._tab("overview")
+
+    @property
+    def volunteers(self) -> Any:
+        return self._tab("volunteers")
+
+    @property
+    def intake(self) -> Any:
+        return self._tab("intake")
+
+    @property
+    def case(self) -> Any:
+        return self._tab("case")
+
+    @property
+    def communities(self) -> Any:
+        return self._tab("communities")
 
     @property
     def site_name(self) -> str:
@@ -73,7 +105,7 @@ class CoordinatorApp:
     def refresh(self) -> None:
         """Re-read the store (other coordinators may have written) and redraw every tab."""
         self.wb.store.refresh()
-        for tab in self._tabs():
+        for tab in list(self._built.values()):
             tab.refresh()
 
     def open_case(self, case_id: str) -> None:
@@ -90,13 +122,37 @@ class CoordinatorApp:
         return dict(doc)
 
 
+_prepared: dict[str, Workbench] = {}
+
+
+def prepare(data: str | None = None) -> None:
+    """Open the store and build the frames ahead of a page request (Voila's preheated kernel).
+
+    What another process writes meanwhile is caught up when the page is built.
+    """
+    import workbench
+
+    root = config.data_dir(data)
+    wb = workbench.open(root)
+    wb.frames.all()
+    _prepared[str(root)] = wb
+
+
 def coordinator_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
     """Build the dashboard for the data directory's configured coordinator and site."""
     import workbench
 
     root = config.data_dir(data)
     chosen = dict(settings or config.user_config(root))
-    wb = workbench.open(root, actor=chosen.get("user_name") or None)
+    if chosen.get("language") in LANGUAGES:
+        set_language(str(chosen["language"]))
+    actor = config.actor(root, chosen.get("user_name") or None)
+    prepared = _prepared.pop(str(root), None)
+    if prepared is not None:
+        prepared.actor = actor
+        wb = prepared
+    else:
+        wb = workbench.open(root, actor=actor)
     site = str(chosen.get("site") or "")
     if not site or wb.store.get("sites", site) is None:
         return widgets.HTML(f'<p class="wb-error">{esc(t("ui.no_site"))}</p>')

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 FOLLOW_UP_DAYS = {4: 28, 12: 84}
 DUE_WITHIN_DAYS = 7
 NO_CONTACT_DAYS = 30
-ROW_LIMIT = 50
+ROW_LIMIT = 12
 
 
 @dataclass(frozen=True)

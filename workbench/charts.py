@@ -1,0 +1,351 @@
+"""The project lead's charts: Altair specs built from ``workbench.analysis`` tables.
+
+Every builder takes an analysis table (already aggregated and suppressed, see
+``workbench.suppression``) and returns an Altair chart whose data are *inlined*
+(``alt.Data(values=...)``): the spec holds only the aggregated rows, never case data.
+
+Suppressed counts are null in those tables: lines and bars show a gap there, and a text
+mark at the baseline (and every tooltip) shows the cell's label ("<5", ".."), never a
+hidden number. Titles and axis labels come from the message catalog (``charts.*`` keys),
+Danish by default; pass ``lang="en"`` for English.
+
+    from workbench import analysis, charts
+    spec = charts.funnel_chart(analysis.funnel(wb.frames)).to_dict()
+    charts.to_svg(charts.funnel_chart(...))
+
+Export: ``to_svg`` / ``to_png`` render with vl-convert (offline), ``report_html`` puts the
+SVGs of several charts on one self-contained page with the filters and the date printed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from workbench.i18n import catalog, language, t
+
+__all__ = [
+    "flow_chart", "funnel_chart", "lasting_chart", "outcomes_chart", "progress_chart", "report_html",
+    "time_to_help_chart", "to_png", "to_svg", "values", "volunteers_chart",
+]
+
+_TOTAL = "total"
+_WIDTH = 520
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def values(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """The rows of an aggregated table as JSON-ready dicts (dates as ISO text, nulls as None)."""
+    temporal = [name for name, dtype in frame.schema.items() if dtype in (pl.Date, pl.Datetime)]
+    if temporal:
+        frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c in temporal)
+    return frame.to_dicts()
+
+
+def _data(frame: pl.DataFrame) -> alt.Data:
+    return alt.Data(values=values(frame))
+
+
+def _name(prefix: str, value: str | None, lang: str | None) -> str:
+    """A category's display name from the catalog (``prefix.value``), else the value itself."""
+    if value is None:
+        return ""
+    if value == _TOTAL:
+        return t("charts.total", lang)
+    messages = catalog(lang or language())
+    for key in (f"{prefix}.{value}", f"charts.{prefix}.{value}"):
+        if key in messages:
+            return t(key, lang)
+    return value
+
+
+def _named(frame: pl.DataFrame, column: str, prefix: str, lang: str | None, alias: str | None = None) -> pl.DataFrame:
+    names = [_name(prefix, v, lang) for v in frame.get_column(column).to_list()]
+    return frame.with_columns(pl.Series(alias or f"{column}_name", names, dtype=pl.String))
+
+
+def _order(frame: pl.DataFrame, column: str) -> list[str]:
+    return frame.get_column(column).unique(maintain_order=True).to_list()
+
+
+def _with_site_name(frame: pl.DataFrame, lang: str | None, column: str = "site") -> pl.DataFrame:
+    return _named(frame, column, "charts.site", lang, alias=f"{column}_name")
+
+
+def _baseline(frame_value: str) -> alt.Expr | str:
+    """A calculate expression: the value, or 0 when it is hidden (to place its label at the baseline)."""
+    return f"datum['{frame_value}'] == null ? 0 : datum['{frame_value}']"
+
+
+def _title(key: str, lang: str | None) -> alt.TitleParams:
+    return alt.TitleParams(t(key, lang), anchor="start")
+
+
+# --- 1. funnel ------------------------------------------------------------------------------------
+
+
+def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Bars per step (x) and site (side by side, total included), with the shown count on each bar.
+
+    ``funnel``: ``analysis.funnel``. Tooltip: site, step, count label and both conversion rates' labels.
+    """
+    frame = _with_site_name(_named(funnel, "step", "charts.step", lang), lang)
+    steps = _order(frame.sort("step_no"), "step_name")
+    sites = _order(frame, "site_name")
+    x = alt.X("step_name:N", sort=steps, title=t("charts.axis.step", lang), axis=alt.Axis(labelAngle=0))
+    color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("step_name:N", title=t("charts.axis.step", lang)),
+               alt.Tooltip("count_label:N", title=t("charts.axis.people", lang)),
+               alt.Tooltip("from_previous_label:N", title=t("charts.tooltip.from_previous", lang)),
+               alt.Tooltip("from_referral_label:N", title=t("charts.tooltip.from_referral", lang))]
+    base = alt.Chart().encode(x=x, xOffset=alt.XOffset("site_name:N", sort=sites), tooltip=tooltip)
+    bars = base.mark_bar().encode(y=alt.Y("count:Q", title=t("charts.axis.people", lang)), color=color)
+    text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
+        _y=_baseline("count")).encode(y="_y:Q", text="count_label:N")
+    return alt.layer(bars, text, data=_data(frame)).properties(
+        title=_title("charts.funnel.title", lang), width=_WIDTH)
+
+
+# --- 2. progress against target -------------------------------------------------------------------
+
+
+def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Cumulative actual (solid line with points) against the cumulative target (dashed) per site.
+
+    ``progress``: ``analysis.progress``. A hidden actual is a gap in the line, its label at the baseline.
+    """
+    frame = _with_site_name(progress, lang)
+    sites = _order(frame, "site_name")
+    x = alt.X("month:T", title=t("charts.axis.month", lang), axis=alt.Axis(format="%b %Y"))
+    color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("month:T", title=t("charts.axis.month", lang), format="%b %Y"),
+               alt.Tooltip("actual_label:N", title=t("charts.progress.actual", lang)),
+               alt.Tooltip("target:Q", title=t("charts.progress.target", lang), format=".1f")]
+    y_title = t("charts.progress.axis", lang)
+    actual = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
+        x=x, y=alt.Y("actual:Q", title=y_title), color=color, tooltip=tooltip)
+    target = alt.Chart().mark_line(strokeDash=[4, 3], opacity=0.7).encode(
+        x=x, y=alt.Y("target:Q", title=y_title), color=color, tooltip=tooltip)
+    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(
+        "datum.actual_suppressed").encode(x=x, y=alt.datum(0), text="actual_label:N", color=color)
+    return alt.layer(target, actual, hidden, data=_data(frame)).properties(
+        title=_title("charts.progress.title", lang), width=_WIDTH)
+
+
+# --- 3. flow over time ----------------------------------------------------------------------------
+
+_FLOW = ("referrals", "escorts", "closures")
+
+
+def flow_chart(flow: pl.DataFrame, *, lang: str | None = None) -> alt.FacetChart:
+    """Referrals, escorts and closures per month (one panel each), a line per site.
+
+    ``flow``: ``analysis.flow``. Reshaped in polars to one row per site, month and measure
+    (``measure``, ``value``, ``label``, ``suppressed``) before it is inlined.
+    """
+    long = pl.concat([
+        flow.select("site", "is_total", "month", pl.lit(m).alias("measure"), pl.col(m).alias("value"),
+                    pl.col(f"{m}_label").alias("label"), pl.col(f"{m}_suppressed").alias("suppressed"))
+        for m in _FLOW])
+    frame = _with_site_name(_named(long, "measure", "charts.flow", lang), lang)
+    sites = _order(frame, "site_name")
+    measures = [_name("charts.flow", m, lang) for m in _FLOW]
+    x = alt.X("month:T", title=t("charts.axis.month", lang), axis=alt.Axis(format="%b %Y"))
+    color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("month:T", title=t("charts.axis.month", lang), format="%b %Y"),
+               alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang)),
+               alt.Tooltip("label:N", title=t("charts.axis.people", lang))]
+    line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
+        x=x, y=alt.Y("value:Q", title=t("charts.axis.people", lang)), color=color, tooltip=tooltip)
+    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter("datum.suppressed").encode(
+        x=x, y=alt.datum(0), text="label:N", color=color, tooltip=tooltip)
+    layered = alt.layer(line, hidden).properties(width=_WIDTH, height=140)
+    return layered.facet(
+        row=alt.Row("measure_name:N", sort=measures, title=None), data=_data(frame),
+    ).properties(title=_title("charts.flow.title", lang))
+
+
+# --- 4. time to help ------------------------------------------------------------------------------
+
+
+def time_to_help_chart(time_to_help: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """A box per site and measure drawn from the precomputed statistics (no raw waiting times).
+
+    Rule min-max, bar q1-q3, tick at the median; ``analysis.time_to_help``. A site whose
+    statistics are hidden shows its n label ("<5", "..") instead of a box.
+    """
+    frame = _with_site_name(_named(time_to_help, "measure", "charts.measure", lang), lang)
+    sites = _order(frame, "site_name")
+    measures = _order(frame, "measure_name")
+    y = alt.Y("site_name:N", sort=sites, title=t("charts.axis.site", lang))
+    y_offset = alt.YOffset("measure_name:N", sort=measures)
+    color = alt.Color("measure_name:N", sort=measures, title=t("charts.axis.measure", lang))
+    days = t("charts.axis.days", lang)
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang)),
+               alt.Tooltip("n_label:N", title="n"),
+               *(alt.Tooltip(f"{s}:Q", title=t(f"charts.box.{s}", lang), format=".1f")
+                 for s in ("min", "q1", "median", "q3", "max"))]
+    base = alt.Chart().encode(y=y, yOffset=y_offset, color=color, tooltip=tooltip)
+    rule = base.mark_rule().encode(x=alt.X("min:Q", title=days), x2="max:Q")
+    box = base.mark_bar(size=10, opacity=0.8).encode(x=alt.X("q1:Q", title=days), x2="q3:Q")
+    median = base.mark_tick(color="black", thickness=2, size=12).encode(x=alt.X("median:Q", title=days))
+    hidden = base.mark_text(align="left", dx=2, fontSize=9).transform_filter("datum.median == null").encode(
+        x=alt.datum(0), text="n_label:N")
+    return alt.layer(rule, box, median, hidden, data=_data(frame)).properties(
+        title=_title("charts.time_to_help.title", lang), width=_WIDTH)
+
+
+# --- 5. lasting participation ---------------------------------------------------------------------
+
+
+def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Share still taking part at week 0, 4 and 12 after the escort, a step line per community kind.
+
+    ``analysis.lasting``; the curve is its ``survival`` (censored cases leave the risk set,
+    they are not counted as dropped). The tooltip gives at risk, still, censored, no follow-up.
+    """
+    frame = _named(lasting, "kind", "community_kind", lang)
+    kinds = _order(frame, "kind_name")
+    x = alt.X("week:Q", title=t("charts.axis.weeks", lang), scale=alt.Scale(domain=[0, 12]),
+              axis=alt.Axis(values=[0, 4, 12]))
+    color = alt.Color("kind_name:N", sort=kinds, title=t("charts.axis.kind", lang))
+    tooltip = [alt.Tooltip("kind_name:N", title=t("charts.axis.kind", lang)),
+               alt.Tooltip("week:Q", title=t("charts.axis.weeks", lang)),
+               alt.Tooltip("survival_label:N", title=t("charts.lasting.share", lang)),
+               alt.Tooltip("n_at_risk_label:N", title=t("charts.lasting.at_risk", lang)),
+               alt.Tooltip("still_label:N", title=t("charts.lasting.still", lang)),
+               alt.Tooltip("censored_label:N", title=t("charts.lasting.censored", lang)),
+               alt.Tooltip("no_follow_up_label:N", title=t("charts.lasting.no_follow_up", lang))]
+    line = alt.Chart().mark_line(interpolate="step-after", point=True, invalid="break-paths-show-domains").encode(
+        x=x, y=alt.Y("survival:Q", title=t("charts.lasting.share", lang), scale=alt.Scale(domain=[0, 1]),
+                     axis=alt.Axis(format="%")),
+        color=color, tooltip=tooltip)
+    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(
+        "datum.survival == null").encode(x=x, y=alt.datum(0), text="survival_label:N", color=color, tooltip=tooltip)
+    return alt.layer(line, hidden, data=_data(frame)).properties(
+        title=_title("charts.lasting.title", lang), width=_WIDTH)
+
+
+# --- 6. outcomes ----------------------------------------------------------------------------------
+
+
+def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Mean paired change per instrument (and mode, when shown) with its 95 % confidence interval.
+
+    ``analysis.outcomes``; n (its label) in the tooltip. A row whose statistics are hidden
+    (fewer than ``min_count`` pairs) shows its n label at zero instead of a point.
+    """
+    frame = _named(_named(outcomes, "instrument", "instrument", lang), "mode", "charts.mode", lang)
+    instruments = _order(frame, "instrument_name")
+    modes = _order(frame, "mode_name")
+    y = alt.Y("instrument_name:N", sort=instruments, title=t("charts.axis.instrument", lang))
+    y_offset = alt.YOffset("mode_name:N", sort=modes)
+    color = alt.Color("mode_name:N", sort=modes, title=t("charts.axis.mode", lang))
+    change = t("charts.outcomes.change", lang)
+    tooltip = [alt.Tooltip("instrument_name:N", title=t("charts.axis.instrument", lang)),
+               alt.Tooltip("mode_name:N", title=t("charts.axis.mode", lang)),
+               alt.Tooltip("n_label:N", title="n"),
+               alt.Tooltip("mean_baseline:Q", title=t("charts.outcomes.baseline", lang), format=".2f"),
+               alt.Tooltip("mean_follow_up:Q", title=t("charts.outcomes.follow_up", lang), format=".2f"),
+               alt.Tooltip("mean_change:Q", title=change, format=".2f"),
+               alt.Tooltip("ci_low:Q", title=t("charts.outcomes.ci_low", lang), format=".2f"),
+               alt.Tooltip("ci_high:Q", title=t("charts.outcomes.ci_high", lang), format=".2f")]
+    base = alt.Chart().encode(y=y, yOffset=y_offset, color=color, tooltip=tooltip)
+    zero = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2]).encode(x=alt.datum(0))
+    interval = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=change), x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=60).encode(x=alt.X("mean_change:Q", title=change))
+    hidden = base.mark_text(align="left", dx=2, fontSize=9).transform_filter("datum.mean_change == null").encode(
+        x=alt.datum(0), text="n_label:N")
+    return alt.layer(zero, interval, point, hidden, data=_data(frame)).properties(
+        title=_title("charts.outcomes.title", lang), width=_WIDTH)
+
+
+# --- 7. volunteers --------------------------------------------------------------------------------
+
+_DIMENSION_PREFIX = {"status": "volunteer_status", "recruited_via": "recruitment", "load": "charts.load",
+                     "total": "charts.volunteers"}
+
+
+def volunteers_chart(volunteers: pl.DataFrame, *, dimension: str = "status",
+                     lang: str | None = None) -> alt.LayerChart:
+    """Brobyggere per category of one dimension (``"status"``: the pipeline, ``"recruited_via"``,
+    ``"load"``: open cases of the active ones, ``"total"``), a bar per site, count label on top.
+
+    ``volunteers``: ``analysis.volunteers``.
+    """
+    if dimension not in _DIMENSION_PREFIX:
+        raise ValueError(f"unknown dimension {dimension!r}; choose one of {sorted(_DIMENSION_PREFIX)}")
+    frame = volunteers.filter(pl.col("dimension") == dimension)
+    frame = _with_site_name(_named(frame, "category", _DIMENSION_PREFIX[dimension], lang), lang)
+    categories = _order(frame, "category_name")
+    sites = _order(frame, "site_name")
+    x = alt.X("category_name:N", sort=categories, title=t(f"charts.volunteers.{dimension}", lang),
+              axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("category_name:N", title=t(f"charts.volunteers.{dimension}", lang)),
+               alt.Tooltip("volunteers_label:N", title=t("charts.axis.volunteers", lang))]
+    base = alt.Chart().encode(x=x, xOffset=alt.XOffset("site_name:N", sort=sites), tooltip=tooltip)
+    bars = base.mark_bar().encode(y=alt.Y("volunteers:Q", title=t("charts.axis.volunteers", lang)),
+                                  color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
+    text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
+        _y=_baseline("volunteers")).encode(y="_y:Q", text="volunteers_label:N")
+    return alt.layer(bars, text, data=_data(frame)).properties(
+        title=_title("charts.volunteers.title", lang), width=_WIDTH)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def _vl_version() -> str:
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    return f"{major}_{minor}"
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an SVG document (rendered offline by vl-convert)."""
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart.to_dict(), vl_version=_vl_version()))
+
+
+def to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    """The chart as a PNG image (rendered offline by vl-convert)."""
+    import vl_convert as vlc
+
+    return bytes(vlc.vegalite_to_png(chart.to_dict(), vl_version=_vl_version(), scale=scale))
+
+
+_STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+          "header p{margin:.2em 0}section{margin:2em 0;page-break-inside:avoid}"
+          "svg{max-width:100%;height:auto}")
+
+
+def report_html(charts: Mapping[str, alt.TopLevelMixin], filters_text: str, created: datetime | date, *,
+                lang: str | None = None) -> str:
+    """A self-contained HTML report: every chart as inline SVG under its heading (the dict's key),
+    the filters and the creation date printed at the top. No scripts, no external resources."""
+    when = created.strftime("%Y-%m-%d %H:%M") if isinstance(created, datetime) else created.isoformat()
+    parts = [
+        "<!DOCTYPE html>", f'<html lang="{html.escape(lang or language())}">', "<head>", '<meta charset="utf-8">',
+        f"<title>{html.escape(t('charts.report.title', lang))}</title>", f"<style>{_STYLE}</style>", "</head>",
+        "<body>", "<header>", f"<h1>{html.escape(t('charts.report.title', lang))}</h1>",
+        f"<p><strong>{html.escape(t('charts.report.filters', lang))}:</strong> "
+        f"{html.escape(filters_text or t('charts.report.no_filters', lang))}</p>",
+        f"<p><strong>{html.escape(t('charts.report.created', lang))}:</strong> {html.escape(when)}</p>",
+        f"<p>{html.escape(t('charts.report.suppression', lang))}</p>", "</header>",
+    ]
+    for heading, chart in charts.items():
+        parts += ["<section>", f"<h2>{html.escape(heading)}</h2>", to_svg(chart), "</section>"]
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts)

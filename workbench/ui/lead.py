@@ -1,0 +1,314 @@
+"""The project lead's dashboard: every site, charts that follow the filters, targets, export.
+
+``lead_app()`` is all ``dashboards/projektleder.ipynb`` calls. The lead is named by
+``config.json``'s ``user_name`` (until users and roles arrive); every site is visible.
+
+Charts come from ``workbench.charts`` (built on ``workbench.analysis``'s aggregated,
+suppressed tables) and are rendered on the server to inline SVG by vl-convert: no
+JavaScript, no CDN, no row-level data in the page. Known limit: no Altair ``JupyterChart``
+cross-filtering; the filters above the charts are the only selection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import ipywidgets as widgets
+
+from workbench import analysis, charts, config
+from workbench import frames as fr
+from workbench import model as m
+from workbench.errors import InvalidInput
+from workbench.i18n import LANGUAGES, set_language, t
+from workbench.instruments import SWEMWBS_COPYRIGHT
+from workbench.service import Workbench
+from workbench.suppression import policy_from_name
+from workbench.ui.common import (
+    STYLE,
+    Feedback,
+    Field,
+    Form,
+    button,
+    choice_field,
+    esc,
+    fmt_date,
+    guard,
+    lookup,
+    parse_date,
+    parse_int,
+    section,
+    text_field,
+)
+
+log = logging.getLogger("workbench.ui")
+
+MODES = ("standard", "publication")
+VIEWS = ("funnel", "progress", "flow", "time_to_help", "lasting", "outcomes", "volunteers")
+DIMENSIONS = ("status", "recruited_via", "load")
+
+
+def _svg(svg: str) -> str:
+    return f'<div class="wb-chart">{svg}</div>'
+
+
+class LeadApp:
+    """The lead's dashboard over all sites, acting through one ``Workbench``."""
+
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        self.feedback = Feedback()
+        self.feedback.add_class("wb-lead-feedback")
+        self.filters: analysis.Filters = analysis.NO_FILTERS
+        self.mode = "standard"
+        self.charts: dict[str, alt.TopLevelMixin] = {}
+        self.svgs: dict[str, str] = {}
+
+        sites = wb.store.frame("sites")
+        self.site_names = {r["id"]: r["name"] for r in sites.iter_rows(named=True)}
+        interventions = wb.store.frame("interventions")
+        self.intervention_names = {r["id"]: r["name"] for r in interventions.iter_rows(named=True)}
+
+        # --- filters ------------------------------------------------------------------------
+        self.f_sites = Field("sites", t("ui.lead.filter.sites"), widgets.SelectMultiple(
+            options=[(name, code) for code, name in self.site_names.items()], rows=min(6, max(2, len(sites)))))
+        self.f_start = text_field("start", t("ui.lead.filter.start"), placeholder=t("ui.date_placeholder"))
+        self.f_end = text_field("end", t("ui.lead.filter.end"), placeholder=t("ui.date_placeholder"))
+        self.f_ages = Field("age_groups", t("ui.lead.filter.age_groups"), widgets.SelectMultiple(
+            options=[(t(f"age_group.{g}"), g) for g in fr.AGE_GROUPS], rows=4))
+        self.f_interventions = Field("interventions", t("ui.lead.filter.interventions"), widgets.SelectMultiple(
+            options=[(name, iid) for iid, name in self.intervention_names.items()],
+            rows=min(4, max(2, len(self.intervention_names)))))
+        for typed in (self.f_start, self.f_end):
+            typed.control.continuous_update = False  # redraw when the date is entered, not per keystroke
+        self.f_mode = choice_field("mode", t("ui.lead.filter.mode"),
+                                   [(t(f"ui.lead.mode.{name}"), name) for name in MODES], "standard")
+        self.filter_form = Form([self.f_sites, self.f_start, self.f_end, self.f_ages, self.f_interventions,
+                                 self.f_mode], columns=3)
+        on_change = guard(self.feedback, self.filter_form)(self._apply)
+        for field in self.filter_form.fields.values():
+            field.control.observe(lambda _c, run=on_change: run(), names="value")
+        self.update = button(t("ui.lead.update"), "primary")
+        self.update.add_class("wb-lead-update")
+        self.update.on_click(lambda _b: on_change())
+        self.filter_text = widgets.HTML()
+
+        # --- chart sections -----------------------------------------------------------------
+        self.outputs = {view: widgets.HTML() for view in VIEWS}
+        for view, out in self.outputs.items():
+            out.add_class(f"wb-lead-chart-{view}")
+        this_year = wb.today().year
+        self.year = widgets.Dropdown(description=t("ui.lead.year"),
+                                     options=[str(y) for y in range(this_year - 3, this_year + 2)],
+                                     value=str(this_year))
+        self.metric = widgets.Dropdown(description=t("ui.lead.metric"),
+                                       options=[(t(f"ui.lead.metric.{v.value}"), v.value) for v in m.TargetMetric],
+                                       value=m.TargetMetric.referrals.value)
+        redraw_progress = guard(self.feedback)(lambda: self._draw("progress"))
+        self.year.observe(lambda _c: redraw_progress(), names="value")
+        self.metric.observe(lambda _c: redraw_progress(), names="value")
+        self.dimension = widgets.Dropdown(description=t("ui.lead.dimension"),
+                                          options=[(t(f"charts.volunteers.{d}"), d) for d in DIMENSIONS],
+                                          value="status")
+        redraw_volunteers = guard(self.feedback)(lambda: self._draw("volunteers"))
+        self.dimension.observe(lambda _c: redraw_volunteers(), names="value")
+        copyright_line = widgets.HTML(f'<p class="wb-hint wb-copyright">{esc(SWEMWBS_COPYRIGHT)}</p>')
+        extras: dict[str, tuple[list[widgets.Widget], list[widgets.Widget]]] = {
+            "progress": ([widgets.HBox([self.year, self.metric])], []),
+            "outcomes": ([], [copyright_line]),
+            "volunteers": ([self.dimension], []),
+        }
+        sections = []
+        for view in VIEWS:
+            before, after = extras.get(view, ([], []))
+            sections.append(section(t(f"ui.lead.section.{view}"), *before, self.outputs[view], *after))
+
+        # --- targets ------------------------------------------------------------------------
+        self.target_feedback = Feedback()
+        self.target_feedback.add_class("wb-lead-target-feedback")
+        self.t_site = choice_field("site_id", t("ui.lead.target.site"),
+                                   [(name, code) for code, name in self.site_names.items()])
+        self.t_year = text_field("year", t("ui.lead.year"), value=str(this_year))
+        self.t_metric = choice_field("metric", t("ui.lead.metric"),
+                                     [(t(f"ui.lead.metric.{v.value}"), v.value) for v in m.TargetMetric])
+        self.t_value = text_field("value", t("ui.lead.target.value"))
+        self.target_form = Form([self.t_site, self.t_year, self.t_metric, self.t_value], columns=4)
+        self.save_target = button(t("ui.lead.target.save"), "primary")
+        self.save_target.add_class("wb-lead-target-save")
+        self.save_target.on_click(guard(self.target_feedback, self.target_form)(self._save_target))
+
+        # --- export -------------------------------------------------------------------------
+        self.export_feedback = Feedback()
+        self.export_feedback.add_class("wb-lead-export-feedback")
+        self.export_button = button(t("ui.lead.export"))
+        self.export_button.add_class("wb-lead-export")
+        self.export_button.on_click(guard(self.export_feedback)(lambda _b: self.export()))
+        self.last_export: list[Path] = []
+
+        header = widgets.HTML(
+            f'<div class="wb-header"><h2>{esc(t("ui.lead.title"))}</h2>'
+            f'<span>{esc(t("ui.lead.signed_in", user=wb.actor))}</span></div>'
+            f'<p class="wb-hint">{esc(t("ui.lead.hint"))}</p>'
+        )
+        self.widget = widgets.VBox([
+            widgets.HTML(STYLE), header,
+            section(t("ui.lead.section.filters"), self.filter_form.box, widgets.HBox([self.update]),
+                    self.filter_text, self.feedback),
+            *sections,
+            section(t("ui.lead.section.targets"), self.target_form.box, widgets.HBox([self.save_target]),
+                    self.target_feedback),
+            section(t("ui.lead.section.export"), widgets.HBox([self.export_button]), self.export_feedback),
+        ])
+        self.widget.add_class("wb-app")
+        self.widget.add_class("wb-lead")
+        guard(self.feedback)(self.redraw)()
+
+    # --- filters --------------------------------------------------------------------------------
+
+    def read_filters(self) -> tuple[analysis.Filters, str]:
+        """The filters and suppression mode on the page, re-checked on the server."""
+        for code in self.f_sites.value:
+            lookup(self.site_names, code, "sites")
+        for label in self.f_interventions.value:
+            lookup(self.intervention_names, label, "interventions")
+        sites, interventions = tuple(self.f_sites.value), tuple(self.f_interventions.value)
+        ages = tuple(lookup({g: g for g in fr.AGE_GROUPS}, g, "age_groups") for g in self.f_ages.value)
+        mode = lookup({name: name for name in MODES}, self.f_mode.value, "mode")
+        start = parse_date(self.f_start.value, "start")
+        end = parse_date(self.f_end.value, "end")
+        if start is not None and end is not None and start > end:
+            raise InvalidInput("ui.lead.error.period", field="end")
+        filters = analysis.Filters(sites=sites or None, start=start, end=end, age_groups=ages or None,
+                                   interventions=interventions or None)
+        return filters, mode
+
+    def _apply(self) -> None:
+        filters, mode = self.read_filters()
+        if not analysis.filters_allowed(self.wb.frames, filters, policy_from_name(mode)):
+            raise InvalidInput("ui.lead.error.too_few")
+        self.filters, self.mode = filters, mode
+        self.redraw()
+
+    def filters_text(self) -> str:
+        """The current filters in words, as printed on the page and the export."""
+        f = self.filters
+        every = t("ui.lead.all")
+        sites = ", ".join(self.site_names.get(s, s) for s in f.sites) if f.sites else every
+        ages = ", ".join(t(f"age_group.{g}") for g in f.age_groups) if f.age_groups else every
+        labels = (", ".join(self.intervention_names.get(i, i) for i in f.interventions)
+                  if f.interventions else every)
+        period = t("ui.lead.period", start=fmt_date(f.start) or "…", end=fmt_date(f.end) or "…")
+        return t("ui.lead.filters_text", sites=sites, period=period, age_groups=ages, interventions=labels,
+                 mode=t(f"ui.lead.mode.{self.mode}"))
+
+    # --- charts ---------------------------------------------------------------------------------
+
+    def build(self, view: str) -> alt.TopLevelMixin:
+        """One view's chart for the current filters and mode."""
+        frames, filters, policy = self.wb.frames, self.filters, policy_from_name(self.mode)
+        if view == "funnel":
+            return charts.funnel_chart(analysis.funnel(frames, filters, policy))
+        if view == "progress":
+            table = analysis.progress(frames, self.wb.store.frame("targets"), filters, policy,
+                                      year=int(self.year.value), metric=self.metric.value,
+                                      as_of=self.wb.today())
+            return charts.progress_chart(table)
+        if view == "flow":
+            return charts.flow_chart(analysis.flow(frames, filters, policy))
+        if view == "time_to_help":
+            return charts.time_to_help_chart(analysis.time_to_help(frames, filters, policy))
+        if view == "lasting":
+            return charts.lasting_chart(analysis.lasting(frames, filters, policy, as_of=self.wb.today()))
+        if view == "outcomes":
+            return charts.outcomes_chart(analysis.outcomes(frames, filters, policy))
+        if view == "volunteers":
+            return charts.volunteers_chart(analysis.volunteers(frames, filters, policy),
+                                           dimension=self.dimension.value)
+        raise ValueError(f"unknown view {view!r}")
+
+    def _draw(self, view: str) -> None:
+        chart = self.build(view)
+        svg = charts.to_svg(chart)
+        self.charts[view], self.svgs[view] = chart, svg
+        self.outputs[view].value = _svg(svg)
+
+    def redraw(self) -> None:
+        """Re-read the store and redraw every chart for the current filters."""
+        self.wb.store.refresh()
+        self.filter_text.value = f'<p class="wb-hint wb-lead-filters">{esc(self.filters_text())}</p>'
+        for view in VIEWS:
+            self._draw(view)
+
+    # --- targets --------------------------------------------------------------------------------
+
+    def _save_target(self, _button: Any = None) -> None:
+        site = self.t_site.value
+        lookup(self.site_names, site, "site_id")
+        metric = lookup({v.value: v.value for v in m.TargetMetric}, self.t_metric.value, "metric")
+        year = parse_int(self.t_year.value, "year")
+        value = parse_int(self.t_value.value, "value")
+        if year is None:
+            raise InvalidInput("input.required", field="year")
+        if value is None:
+            raise InvalidInput("input.required", field="value")
+        self.wb.set_target(site, year, metric, value)
+        self.target_feedback.ok(t("ui.lead.target.saved", site=self.site_names[site], year=year, value=value))
+        self._draw("progress")
+
+    # --- export ---------------------------------------------------------------------------------
+
+    def export(self) -> list[Path]:
+        """Write the report (HTML) and every chart (SVG, PNG) to ``<data>/exports``; the paths."""
+        if not self.charts:
+            self.redraw()
+        folder = Path(self.wb.store.root) / "exports"  # type: ignore[attr-defined]
+        folder.mkdir(parents=True, exist_ok=True)
+        now = datetime.now()
+        stem = f"rapport-{now:%Y%m%d-%H%M%S}"
+        suffix = 1
+        while (folder / f"{stem}.html").exists():
+            suffix += 1
+            stem = f"rapport-{now:%Y%m%d-%H%M%S}-{suffix}"
+        named = {t(f"ui.lead.section.{view}"): self.charts[view] for view in VIEWS if view in self.charts}
+        report = charts.report_html(named, self.filters_text(), now)
+        report = report.replace("</body>", f"<footer><p>{esc(SWEMWBS_COPYRIGHT)}</p></footer>\n</body>", 1)
+        written = [folder / f"{stem}.html"]
+        written[0].write_text(report, "utf-8")
+        for view in VIEWS:
+            if view not in self.charts:
+                continue
+            svg_path, png_path = folder / f"{stem}-{view}.svg", folder / f"{stem}-{view}.png"
+            svg_path.write_text(self.svgs[view], "utf-8")
+            png_path.write_bytes(charts.to_png(self.charts[view]))
+            written += [svg_path, png_path]
+        self.last_export = written
+        items = "".join(f"<li><code>{esc(p)}</code></li>" for p in written)
+        self.export_feedback.value = (f'<div class="wb-ok" role="status">{esc(t("ui.lead.exported", n=len(written)))}'
+                                      f"</div><ul>{items}</ul>")
+        return written
+
+
+def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
+    """Build the lead's dashboard for the data directory (all sites)."""
+    import workbench
+    from workbench.ui import app as coordinator
+
+    root = config.data_dir(data)
+    chosen = dict(settings or config.user_config(root))
+    if chosen.get("language") in LANGUAGES:
+        set_language(str(chosen["language"]))
+    actor = config.actor(root, chosen.get("user_name") or None)
+    prepared = coordinator._prepared.pop(str(root), None)
+    if prepared is not None:
+        prepared.actor = actor
+        wb = prepared
+    else:
+        wb = workbench.open(root, actor=actor)
+    return LeadApp(wb).widget
+
+
+__all__ = ["LeadApp", "lead_app"]

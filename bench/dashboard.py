@@ -1,0 +1,360 @@
+"""Time to a usable coordinator dashboard, measured in a real browser (``python -m bench.dashboard``).
+
+Builds a data folder with N demo cases and the demo config (``workbench demo``), starts the
+real ``workbench serve`` (the helpers of ``tests/e2e/conftest.py``), waits until Voila's
+preheated kernel is ready, then for each of ``--loads`` page loads in headless Chromium
+measures the seconds from navigation to the overview being visible (``.wb-overview`` with
+its first section). Before each load the kernel pool is refilled, so every load gets a
+preheated kernel, as a coordinator opening the dashboard normally would.
+
+The server-side part is measured on its own: a plain HTTP GET of the page (no browser) returns
+once the kernel has built the dashboard and Voila has rendered its HTML.
+
+Also printed: the memory (RSS) of the server and of every kernel process. The server is
+always stopped, its kernels included. Numbers are printed, never asserted.
+
+    python -m bench.dashboard                     # 10,000 cases, 3 loads
+    python -m bench.dashboard --cases 2000 --loads 5
+    python -m bench.dashboard --data /tmp/d10k    # reuse (or build once into) a data folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S = 3.0
+PREHEATED = "Using pre-heated kernel"
+READY_TIMEOUT_S = 600
+LOAD_TIMEOUT_MS = 300_000
+
+
+def _conftest() -> ModuleType:
+    """``tests/e2e/conftest.py`` loaded by path (``tests`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("workbench_e2e_conftest", ROOT / "tests" / "e2e" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+E2E = _conftest()
+
+
+@dataclass
+class Load:
+    """One page load in the browser."""
+
+    first_byte_s: float  # navigation until the first bytes of the page arrived
+    html_done_s: float  # navigation until the last byte of the page arrived (the kernel ran the notebook)
+    overview_s: float  # navigation until the overview and its first section were visible
+    preheated: bool
+    kernel_id: str
+    tabs: dict[str, float | None]  # first opening of each other tab: seconds until shown (None: timed out)
+
+
+# -- the data folder and the server ------------------------------------------------------------
+
+
+def build_data(data: Path, cases: int) -> float:
+    """``workbench demo --cases N`` into ``data`` (which also writes the demo config); seconds taken."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases), "--data", str(data)],
+                          env=E2E._env(), cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"workbench demo failed:\n{done.stdout}\n{done.stderr}")
+    if not (data / "config.json").is_file():
+        raise SystemExit("workbench demo wrote no config.json")
+    return time.perf_counter() - started
+
+
+def count_cases(data: Path) -> int:
+    import workbench
+
+    return int(workbench.open(data, create=False).frames.cases.height)
+
+
+def start_server(data: Path, log: Path) -> Any:
+    """``workbench serve`` on a free port with a fresh token (its own process group)."""
+    port = E2E._free_port()
+    token = secrets.token_urlsafe(24)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token],
+            env=E2E._env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+
+
+def wait_until(server: Any, what: str, ready: Any, timeout: float = READY_TIMEOUT_S) -> float:
+    """Poll ``ready()`` until true; seconds waited (the server dying or the timeout ends the run)."""
+    started = time.perf_counter()
+    while not ready():
+        if server.proc.poll() is not None:
+            raise SystemExit(f"workbench serve exited with {server.proc.returncode}:\n{server.log_text()}")
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"gave up waiting for {what} after {timeout:.0f} s:\n{server.log_text()[-4000:]}")
+        time.sleep(0.2)
+    return time.perf_counter() - started
+
+
+def answers(server: Any) -> bool:
+    try:
+        status, _, _ = E2E.fetch(f"{server.base}/login", timeout=5)
+    except OSError:
+        return False
+    return bool(status == 200)
+
+
+def _tcp_peers(pid: int) -> set[int]:
+    """Remote ports of the established TCP connections of process ``pid`` (Linux /proc)."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 9 and parts[9] in inodes and parts[3] == "01":  # 01: ESTABLISHED
+                ports.add(int(parts[2].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def preheated_kernels(server: Any) -> set[str]:
+    """Kernels waiting in ``wait_for_request``: their websocket to ``/voila/query`` is open.
+
+    Voila logs "Kernel pool ... is filled" when a pool kernel has been *started*, not when it
+    has run the notebook's first cell (imports, store, frames); the open query socket is the
+    sign that it has, and now only waits for a page request.
+    """
+    port = int(server.base.rsplit(":", 1)[1])
+    return {kernel for pid, role, _, kernel in processes(server) if role == "kernel" and port in _tcp_peers(pid)}
+
+
+def fresh_kernel_ready(server: Any, used: set[str]) -> bool:
+    return bool(preheated_kernels(server) - used)
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+def server_side_render(server: Any) -> float:
+    """Seconds for a plain GET of the page to return (kernel run + HTML), then shut that kernel down."""
+    started = time.perf_counter()
+    status, _, html = server.render()
+    elapsed = time.perf_counter() - started
+    if status != 200 or "Traceback" in html:
+        raise SystemExit(f"the page did not render (HTTP {status})")
+    return elapsed
+
+
+TABS = {"volunteers": ".wb-volunteers", "intake": ".wb-intake", "case": ".wb-case", "communities": ".wb-communities"}
+
+
+def open_tabs(page: Any, timeout_s: float) -> dict[str, float | None]:
+    """Open each other tab once (each is built on first selection); seconds until it shows."""
+    from workbench import i18n
+
+    times: dict[str, float | None] = {}
+    for key, css in TABS.items():
+        started = time.perf_counter()
+        page.get_by_role("tab", name=i18n.t(f"ui.tab.{key}", "da"), exact=True).click(timeout=timeout_s * 1000)
+        try:
+            page.locator(css).wait_for(state="visible", timeout=timeout_s * 1000)
+            times[key] = time.perf_counter() - started
+        except Exception:  # noqa: BLE001 - a Playwright timeout: report it, go on with the next tab
+            times[key] = None
+    return times
+
+
+def browser_load(browser: Any, server: Any, tab_timeout_s: float = 0) -> Load:
+    """Open the dashboard in a fresh context; time to first byte and to the overview being visible."""
+    used = server.log_text().count(PREHEATED)
+    context = browser.new_context(viewport=E2E.VIEWPORT, locale="da-DK", service_workers="block")
+    context.route(lambda url: not E2E.is_local(url), lambda route: route.abort())
+    try:
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(server.url(), wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+        first_byte = time.perf_counter() - started
+        page.locator(".wb-overview h3").first.wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+        overview = time.perf_counter() - started
+        text = page.inner_text("body")
+        if "Traceback" in text:
+            raise SystemExit("the page shows a traceback")
+        html_done = page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd") / 1000
+        kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page.content())
+        preheated = server.log_text().count(PREHEATED) > used
+        tabs = open_tabs(page, tab_timeout_s) if tab_timeout_s else {}
+        return Load(first_byte, html_done, overview, preheated, kernel.group(1) if kernel else "?", tabs)
+    finally:
+        context.close()
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def processes(server: Any) -> list[tuple[int, str, float, str]]:
+    """(pid, role, RSS MB, kernel id) of the server and its kernels (psutil if present, else /proc)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    found = []
+    if psutil is not None:
+        root = psutil.Process(server.proc.pid)
+        family = [root, *root.children(recursive=True)]
+        pids = {p.pid for p in family} | set(E2E._processes_serving(server.data))
+    else:
+        pids = {server.proc.pid} | set(E2E._processes_serving(server.data))
+    for pid in sorted(pids):
+        line = cmdline(pid)
+        if "ipykernel" in line:
+            kernel = re.search(r"kernel-([0-9a-f-]{36})\.json", line)
+            found.append((pid, "kernel", rss_mb(pid), kernel.group(1) if kernel else "?"))
+        elif "workbench.cli serve" in line:
+            found.append((pid, "serve", rss_mb(pid), ""))
+        elif "voila" in line:
+            found.append((pid, "voila", rss_mb(pid), ""))
+    return found
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: float) -> None:
+    if not E2E.CHROMIUM.exists():
+        raise SystemExit(f"{E2E.CHROMIUM} is missing (apt-get install chromium)")
+    folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    data = (data or folder / "data").resolve()
+    log = folder / "serve.log"
+    server = None
+    try:
+        if (data / "config.json").is_file() and data.is_dir() and any(data.iterdir()):
+            print(f"data: reusing {data}")
+        else:
+            built = build_data(data, cases)
+            print(f"data: {cases:,} demo cases built in {built:.1f} s into {data}")
+        held = count_cases(data)
+        print(f"data: {held:,} cases in the store")
+
+        started = time.perf_counter()
+        server = start_server(data, log)
+        answered = wait_until(server, "the server to answer", lambda: answers(server))
+        used: set[str] = set()
+        wait_until(server, "the preheated kernel", lambda: fresh_kernel_ready(server, used))
+        ready = time.perf_counter() - started
+        print(f"server: answers after {answered:.1f} s; preheated kernel ready {ready:.1f} s after start "
+              f"(kernel start, imports, store opened, frames built)")
+
+        renders = []
+        for _ in range(loads):
+            used |= preheated_kernels(server)
+            renders.append(server_side_render(server))
+            # The next request also gets a fully preheated kernel.
+            wait_until(server, "the next preheated kernel", lambda: fresh_kernel_ready(server, used))
+
+        from playwright.sync_api import sync_playwright
+
+        results: list[Load] = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(E2E.CHROMIUM), args=E2E.CHROMIUM_ARGS,
+                                                 headless=True)
+            try:
+                for n in range(loads):
+                    used |= preheated_kernels(server)
+                    # The other tabs are timed on the last load only (they are built in the same kernel).
+                    results.append(browser_load(browser, server, tab_timeout_s if n == loads - 1 else 0))
+                    # The next load also gets a fully preheated kernel. (Meanwhile, refilling the pool
+                    # competed for the CPU with the page being built, as it does in real use.)
+                    wait_until(server, "the next preheated kernel", lambda: fresh_kernel_ready(server, used))
+            finally:
+                browser.close()
+            memory = processes(server)
+
+        print(f"\n== {held:,} cases: time to the overview (target < {TARGET_S:.0f} s once the kernel is up)")
+        for n, item in enumerate(results, 1):
+            print(f"load {n}: overview visible {item.overview_s:5.2f} s  (first byte {item.first_byte_s:5.2f} s, "
+                  f"whole page received {item.html_done_s:5.2f} s, then widgets drawn in "
+                  f"{item.overview_s - item.html_done_s:5.2f} s; preheated kernel: {'yes' if item.preheated else 'NO'})")
+        overview = [r.overview_s for r in results]
+        print(f"browser, navigation -> overview: median {statistics.median(overview):.2f} s, "
+              f"min {min(overview):.2f} s, max {max(overview):.2f} s")
+        for key, seconds in results[-1].tabs.items():
+            shown = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
+            print(f"first opening of the {key} tab (load {len(results)}): {shown}")
+        print(f"server side alone (HTTP GET of the page, no browser): "
+              + ", ".join(f"{r:.2f} s" for r in renders)
+              + f"  (median {statistics.median(renders):.2f} s)")
+        print("\nmemory (RSS):")
+        served = {r.kernel_id for r in results}
+        for pid, role, mb, kernel in memory:
+            note = " (served a page)" if kernel in served else " (idle in the pool)" if role == "kernel" else ""
+            print(f"  {role:6} pid {pid:>7}: {mb:7.1f} MB{note}")
+        kernels = [mb for _, role, mb, _ in memory if role == "kernel"]
+        if kernels:
+            print(f"  kernels: {len(kernels)}, {sum(kernels):.0f} MB together, largest {max(kernels):.0f} MB")
+    finally:
+        if server is not None:
+            E2E._stop(server.proc, data)
+            print(f"server stopped; log: {log}" if keep else "server stopped")
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=10_000, help="demo cases to build (default 10000)")
+    parser.add_argument("--loads", type=int, default=3, help="page loads to time (default 3)")
+    parser.add_argument("--data", type=Path, help="data folder to reuse, or to build into (kept)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder and the server log")
+    parser.add_argument("--tab-timeout", type=float, default=120,
+                        help="on the last load, open each other tab and wait this long for it (0: skip)")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    run(args.cases, args.loads, args.data, args.keep, args.tab_timeout)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import ipywidgets as widgets
 import pytest
 
 import workbench
+from widget_tree import walk
 from workbench.service import Workbench
 from workbench.ui.app import CoordinatorApp
 from workbench.ui.overview import worklists
@@ -18,11 +18,6 @@ from workbench.workflow import EventKind
 TODAY = date(2026, 6, 1)
 EVIL = "<img src=x onerror=alert(1)>"
 
-
-def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
 
 
 def buttons(widget: widgets.Widget, label: str) -> list[widgets.Button]:

@@ -5,7 +5,6 @@ No browser: the real store on a temporary directory, the real service, the real 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import polars as pl
 import pytest
 
 import workbench
+from widget_tree import walk
 from workbench.i18n import t
 from workbench.service import Workbench
 from workbench.ui.app import CoordinatorApp
@@ -51,11 +51,6 @@ def other_coordinator(app: CoordinatorApp) -> Workbench:
     root = app.wb.store.root  # type: ignore[attr-defined]
     return workbench.open(root, actor="Koordinator Lene", today=lambda: TODAY)
 
-
-def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
 
 
 def with_class(tab: CommunitiesTab, name: str) -> list[widgets.Widget]:

@@ -7,7 +7,7 @@ to the field it concerns and leave the data directory exactly as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from importlib import resources
@@ -18,6 +18,7 @@ import ipywidgets as widgets
 import pytest
 
 import workbench
+from widget_tree import walk, html_of
 from workbench import i18n, instruments
 from workbench.i18n import t
 from workbench.service import Workbench
@@ -46,15 +47,6 @@ def tab(app: CoordinatorApp) -> IntakeTab:
     tab: IntakeTab = app.intake
     return tab
 
-
-def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
-
-
-def html_of(widget: widgets.Widget) -> str:
-    return "\n".join(w.value for w in walk(widget) if isinstance(w, (widgets.HTML, widgets.HTMLMath)))
 
 
 def fill(tab: IntakeTab, **values: Any) -> None:

@@ -6,7 +6,7 @@ and what the page shows (list, field errors, feedback).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
@@ -16,6 +16,7 @@ import ipywidgets as widgets
 import pytest
 
 import workbench
+from widget_tree import walk, html_of
 from workbench import i18n
 from workbench.i18n import t
 from workbench.service import Workbench
@@ -44,15 +45,6 @@ def tab(app: CoordinatorApp) -> VolunteersTab:
     return tab
 
 
-def walk(widget: widgets.Widget) -> Iterator[widgets.Widget]:
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from walk(child)
-
-
-def html_of(widget: widgets.Widget) -> str:
-    """Every HTML value in the widget tree, joined (what the browser renders as markup)."""
-    return "\n".join(w.value for w in walk(widget) if isinstance(w, (widgets.HTML, widgets.HTMLMath)))
 
 
 def list_html(tab: VolunteersTab) -> str:

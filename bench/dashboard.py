@@ -158,8 +158,17 @@ def preheated_kernels(server: Any) -> set[str]:
     return {kernel for pid, role, _, kernel in processes(server) if role == "kernel" and port in _tcp_peers(pid)}
 
 
-def fresh_kernel_ready(server: Any, used: set[str]) -> bool:
-    return bool(preheated_kernels(server) - used)
+def pools_ready(server: Any) -> bool:
+    """Every kernel still in a pool (of any dashboard notebook) has run its first cell.
+
+    ``workbench serve`` preheats a kernel for each notebook in ``dashboards/``; waiting for all
+    of them keeps one still warming up from competing with the page being measured.
+    """
+    log = server.log_text()
+    taken = set(re.findall(rf"{PREHEATED}: ([0-9a-f-]{{36}})", log))
+    kernels = {kernel for _, role, _, kernel in processes(server) if role == "kernel"}
+    pooled = kernels - taken
+    return bool(pooled) and pooled <= preheated_kernels(server)
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -167,11 +176,14 @@ def fresh_kernel_ready(server: Any, used: set[str]) -> bool:
 
 def server_side_render(server: Any) -> float:
     """Seconds for a plain GET of the page to return (kernel run + HTML), then shut that kernel down."""
+    used = server.log_text().count(PREHEATED)
     started = time.perf_counter()
     status, _, html = server.render()
     elapsed = time.perf_counter() - started
     if status != 200 or "Traceback" in html:
         raise SystemExit(f"the page did not render (HTTP {status})")
+    if server.log_text().count(PREHEATED) == used:
+        print("note: a server-side render did not get a preheated kernel")
     return elapsed
 
 
@@ -282,18 +294,16 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         started = time.perf_counter()
         server = start_server(data, log)
         answered = wait_until(server, "the server to answer", lambda: answers(server))
-        used: set[str] = set()
-        wait_until(server, "the preheated kernel", lambda: fresh_kernel_ready(server, used))
+        wait_until(server, "the preheated kernels", lambda: pools_ready(server))
         ready = time.perf_counter() - started
-        print(f"server: answers after {answered:.1f} s; preheated kernel ready {ready:.1f} s after start "
-              f"(kernel start, imports, store opened, frames built)")
+        print(f"server: answers after {answered:.1f} s; preheated kernels (one per dashboard) ready {ready:.1f} s "
+              f"after start (kernel start, imports, store opened, frames built)")
 
         renders = []
         for _ in range(loads):
-            used |= preheated_kernels(server)
             renders.append(server_side_render(server))
             # The next request also gets a fully preheated kernel.
-            wait_until(server, "the next preheated kernel", lambda: fresh_kernel_ready(server, used))
+            wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
 
         from playwright.sync_api import sync_playwright
 
@@ -303,12 +313,11 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
                                                  headless=True)
             try:
                 for n in range(loads):
-                    used |= preheated_kernels(server)
                     # The other tabs are timed on the last load only (they are built in the same kernel).
                     results.append(browser_load(browser, server, tab_timeout_s if n == loads - 1 else 0))
                     # The next load also gets a fully preheated kernel. (Meanwhile, refilling the pool
                     # competed for the CPU with the page being built, as it does in real use.)
-                    wait_until(server, "the next preheated kernel", lambda: fresh_kernel_ready(server, used))
+                    wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
             finally:
                 browser.close()
             memory = processes(server)
@@ -330,7 +339,7 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         print("\nmemory (RSS):")
         served = {r.kernel_id for r in results}
         for pid, role, mb, kernel in memory:
-            note = " (served a page)" if kernel in served else " (idle in the pool)" if role == "kernel" else ""
+            note = " (served a page)" if kernel in served else " (preheated, in a pool)" if role == "kernel" else ""
             print(f"  {role:6} pid {pid:>7}: {mb:7.1f} MB{note}")
         kernels = [mb for _, role, mb, _ in memory if role == "kernel"]
         if kernels:

@@ -16,10 +16,11 @@ import ipywidgets as widgets
 import pytest
 
 import workbench
-from widget_tree import walk, html_of
+from widget_tree import html_of, listed_rows, walk
 from workbench import i18n
 from workbench.i18n import t
 from workbench.service import Workbench
+from workbench.text import danish_sort_key
 from workbench.ui.app import CoordinatorApp
 from workbench.ui.volunteers import VolunteersTab
 
@@ -209,6 +210,24 @@ def test_search_filters_on_name_and_interests_ignoring_case(app: CoordinatorApp,
     assert "Ingen brobyggere passer til søgningen" in list_html(tab) and open_buttons(tab) == []
     tab.search.value = ""
     assert len(open_buttons(tab)) == 3
+
+
+def test_a_large_site_lists_its_brobyggere_a_page_at_a_time_in_danish_order(
+        app: CoordinatorApp, tab: VolunteersTab) -> None:
+    names = [f"Brobygger {i:02}" for i in range(30)] + ["Åse Ørum", "Zenia Ærø"]
+    for name in names:
+        register(app.wb, name)
+    tab.refresh()
+    listing = tab.list_box.children[0]
+    first = [row[0] for row in listed_rows(tab.list_box)]
+    assert first == sorted(names, key=danish_sort_key)[:25] and len(open_buttons(tab)) == 25
+    listing.next.click()
+    assert [row[0] for row in listed_rows(tab.list_box)] == ["Brobygger 25", "Brobygger 26", "Brobygger 27",
+                                                              "Brobygger 28", "Brobygger 29", "Zenia Ærø", "Åse Ørum"]
+    open_buttons(tab)[-1].click()
+    assert tab.form["name"].control.value == "Åse Ørum"
+    tab.search.value = "ørum"  # a search starts again from the first page
+    assert listed_rows(tab.list_box)[0][0] == "Åse Ørum"
 
 
 def test_only_this_sites_brobyggere_are_listed(app: CoordinatorApp, tab: VolunteersTab) -> None:

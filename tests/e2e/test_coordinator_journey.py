@@ -195,21 +195,24 @@ def save_step(board: Dashboard, case: Any, kind: str, status: str | None) -> Non
     board.check_page()
 
 
-def suggestion_button(suggestions: Any, name: str) -> Any:
-    """The "Vælg" button on the suggestion row showing ``name``.
+def suggestion_row(suggestions: Any, name: str) -> Any:
+    """The row of a suggestion list whose first cell shows ``name`` (each row is one HTML widget)."""
+    first_cell = suggestions.page.locator("span.wb-cell:first-child").filter(
+        has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    row = suggestions.locator(".widget-html").filter(has=first_cell)
+    expect(row).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    return row
 
-    ``row_list`` lays its rows out as one flat grid (no element per row), so the row is the
-    name cell and the cells after it, up to the first button.
-    """
-    cell = suggestions.locator(".widget-html").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
-    expect(cell).to_have_count(1, timeout=STEP_TIMEOUT_MS)
-    return cell.locator(f"xpath=following-sibling::button[normalize-space()='{da('ui.case.choose')}'][1]")
+
+def suggestion_button(suggestions: Any, name: str) -> Any:
+    """The "Vælg" button beside the suggestion row showing ``name``."""
+    row = suggestion_row(suggestions, name)
+    return row.locator(f"xpath=following-sibling::button[normalize-space()='{da('ui.case.choose')}'][1]")
 
 
 def reason_cell(suggestions: Any, name: str) -> Any:
     """The "Hvorfor" cell of the suggestion row showing ``name`` (the third cell of the row)."""
-    cell = suggestions.locator(".widget-html").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
-    return cell.locator("xpath=following-sibling::*[2]")
+    return suggestion_row(suggestions, name).locator(".wb-cell").nth(2)
 
 
 # -- the journey ---------------------------------------------------------------------------------------
@@ -270,7 +273,7 @@ def test_coordinator_takes_a_citizen_from_referral_to_closed_case(
         timeout=STEP_TIMEOUT_MS)
     first_pick = suggestions.get_by_role("button", name=da("ui.case.choose"), exact=True).first
     expect(first_pick).to_be_visible(timeout=STEP_TIMEOUT_MS)
-    community = first_pick.locator("xpath=preceding-sibling::*[3]").inner_text().strip()
+    community = first_pick.locator("xpath=preceding-sibling::*[1]").locator(".wb-cell").first.inner_text().strip()
     assert community and community != da("ui.case.community")
     first_pick.click()
     expect(chosen(dash, area, "community_id")).to_contain_text(f"{community} (", timeout=STEP_TIMEOUT_MS)

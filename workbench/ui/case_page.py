@@ -36,6 +36,7 @@ from workbench.ui.common import (
     html_table,
     lookup,
     parse_date,
+    replace_children,
     row_list,
     section,
     split_labels,
@@ -46,7 +47,7 @@ from workbench.workflow import EventKind
 if TYPE_CHECKING:
     from workbench.ui.app import CoordinatorApp
 
-SEARCH_LIMIT = 20
+SEARCH_PAGE = 10
 _HIDDEN_STEPS = {EventKind.referral_received, EventKind.measure_recorded}
 _TRANSLATED_REASON_VALUES = {"schedule": "weekday", "target_group": "target_group"}
 
@@ -116,12 +117,12 @@ class CaseTab:
             ids = {cid for cid, name in names.items() if text in name.casefold()}
             cases = cases.filter(pl.col("case_number").str.to_lowercase().str.contains(text, literal=True)
                                  | pl.col("citizen_id").is_in(list(ids)))
-        cases = cases.sort("referred_on", descending=True).head(SEARCH_LIMIT)
+        cases = cases.sort("referred_on", descending=True)
         rows = [([r["case_number"], names.get(r["citizen_id"], ""), t(f"status.{r['status']}")], r["case_id"])
                 for r in cases.iter_rows(named=True)]
-        self.results.children = [row_list(
+        replace_children(self.results, row_list(
             [t("ui.overview.number"), t("ui.overview.citizen"), t("ui.case.status")], rows,
-            t("ui.case.no_match"), t("ui.open"), guard(self.feedback)(self.app.open_case))]
+            t("ui.case.no_match"), t("ui.open"), guard(self.feedback)(self.app.open_case), page_size=SEARCH_PAGE))
 
     def _citizen_names(self) -> dict[str, str]:
         citizens = self.app.wb.store.frame("citizens").filter(pl.col("site_id") == self.app.site)

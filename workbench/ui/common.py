@@ -204,22 +204,104 @@ def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str
     return f'<table class="wb-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+PAGE_SIZE = 25
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close a widget and everything inside it (redrawn lists would otherwise pile up in the kernel)."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widget.close()
+
+
+def replace_children(box: widgets.Box, *children: widgets.Widget) -> None:
+    """Show ``children`` in ``box`` and close what it showed before."""
+    old, box.children = box.children, children
+    for widget in old:
+        close_tree(widget)
+
+
+def _row_html(cells: Sequence[Any], tag: str = "span") -> str:
+    """One row's cells, escaped, as a single piece of markup laid out on the list's column grid."""
+    inner = "".join(f'<{tag} class="wb-cell">{esc(c)}</{tag}>' for c in cells)
+    return f'<div class="wb-row" style="grid-template-columns: repeat({len(cells)}, minmax(0, 1fr))">{inner}</div>'
+
+
+class RowList(widgets.VBox):
+    """Rows of text with an 'open' button each, a page at a time.
+
+    Each row is one HTML widget and one button, and only one page of rows exists at a time:
+    a browser draws a widget list of thousands slowly or not at all, so a site with hundreds of
+    brobyggere or communities stays quick.
+    """
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]], empty: str,
+                 open_label: str, on_open: Callable[[str], None], css_class: str = "",
+                 page_size: int = PAGE_SIZE) -> None:
+        super().__init__()
+        self.add_class("wb-rows")
+        self.headers = list(headers)
+        self.rows = list(rows)
+        self.empty = empty
+        self.open_label = open_label
+        self.on_open = on_open
+        self.css_class = css_class
+        self.page_size = max(1, page_size)
+        self.page = 0
+        self.grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns="minmax(0, 1fr) auto",
+                                                          grid_gap="2px 12px", align_items="center"))
+        self.previous = button(t("ui.page.previous"))
+        self.next = button(t("ui.page.next"))
+        self.previous.add_class("wb-page-previous")
+        self.next.add_class("wb-page-next")
+        self.position = widgets.HTML()
+        self.position.add_class("wb-page-position")
+        self.previous.on_click(lambda _b: self.show_page(self.page - 1))
+        self.next.on_click(lambda _b: self.show_page(self.page + 1))
+        self.pager = widgets.HBox([self.previous, self.position, self.next],
+                                  layout=widgets.Layout(align_items="center", grid_gap="8px"))
+        self.pager.add_class("wb-pager")
+        if not self.rows:
+            self.children = [widgets.HTML(f'<p class="wb-empty">{esc(empty)}</p>')]
+            return
+        self.children = [self.grid, self.pager] if len(self.rows) > self.page_size else [self.grid]
+        self.show_page(0)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.rows) // self.page_size))
+
+    @property
+    def shown(self) -> list[tuple[Sequence[Any], str]]:
+        """The rows on the page now shown (cells and the id each opens)."""
+        first = self.page * self.page_size
+        return self.rows[first:first + self.page_size]
+
+    def show_page(self, page: int) -> None:
+        """Draw page ``page`` (clamped to the pages there are; the browser may ask for any)."""
+        if not self.rows:
+            return
+        self.page = min(max(0, int(page)), self.pages - 1)
+        cells: list[widgets.Widget] = [widgets.HTML(_row_html(self.headers, "b")), widgets.HTML("")]
+        for values, target in self.shown:
+            opener = button(self.open_label)
+            if self.css_class:
+                opener.add_class(self.css_class)
+            opener.on_click(lambda _b, target=target: self.on_open(target))
+            cells += [widgets.HTML(_row_html(values)), opener]
+        replace_children(self.grid, *cells)
+        first = self.page * self.page_size
+        self.position.value = esc(t("ui.page.position", first=first + 1, last=first + len(self.shown),
+                                    total=len(self.rows)))
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= self.pages - 1
+
+
 def row_list(headers: Sequence[str], rows: Sequence[tuple[Sequence[Any], str]], empty: str,
-             open_label: str, on_open: Callable[[str], None], css_class: str = "") -> widgets.Widget:
+             open_label: str, on_open: Callable[[str], None], css_class: str = "",
+             page_size: int = PAGE_SIZE) -> RowList:
     """Rows of text with an 'open' button each; ``rows`` pairs the cells with the id to open."""
-    if not rows:
-        return widgets.HTML(f'<p class="wb-empty">{esc(empty)}</p>')
-    columns = f"repeat({len(headers)}, minmax(0, 1fr)) auto"
-    cells: list[widgets.Widget] = [widgets.HTML(f"<b>{esc(h)}</b>") for h in headers] + [widgets.HTML("")]
-    for values, target in rows:
-        cells.extend(widgets.HTML(esc(v)) for v in values)
-        opener = button(open_label)
-        if css_class:
-            opener.add_class(css_class)
-        opener.on_click(lambda _b, target=target: on_open(target))
-        cells.append(opener)
-    return widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=columns, grid_gap="2px 12px",
-                                                        align_items="center"))
+    return RowList(headers, rows, empty, open_label, on_open, css_class, page_size)
 
 
 STYLE = """
@@ -232,6 +314,8 @@ STYLE = """
 .wb-table th, .wb-table td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
 .wb-header { display: flex; justify-content: space-between; align-items: baseline; }
 .wb-section { margin-top: 12px; }
+.wb-row { display: grid; gap: 0 12px; width: 100%; align-items: center; }
+.wb-row .wb-cell { overflow-wrap: anywhere; }
 </style>
 """
 

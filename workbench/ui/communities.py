@@ -26,6 +26,7 @@ from workbench.ui.common import (
     area_field,
     button,
     choice_field,
+    close_tree,
     enum_options,
     esc,
     fmt_date,
@@ -33,13 +34,11 @@ from workbench.ui.common import (
     html_table,
     lookup,
     parse_int,
+    replace_children,
     row_list,
     section,
     text_field,
 )
-
-LIST_LIMIT = 100
-"""At most this many communities are listed at once; the search narrows the rest."""
 
 PREVIEW_LIMIT = 100
 """At most this many rows of each import table are shown."""
@@ -55,13 +54,6 @@ def _offered(options: Iterable[tuple[str, Any]]) -> dict[Any, Any]:
 def _classed(widget: widgets.Widget, name: str) -> widgets.Widget:
     widget.add_class(name)
     return widget
-
-
-def _close(widget: widgets.Widget) -> None:
-    """Close a widget and everything inside it (redrawn lists would otherwise pile up in the kernel)."""
-    for child in getattr(widget, "children", ()):
-        _close(child)
-    widget.close()
 
 
 def upload_content(value: Any) -> tuple[str, bytes]:
@@ -161,7 +153,7 @@ class ScheduleEditor:
         if entry in self.rows:
             self.rows.remove(entry)
         self.rows_box.children = tuple(r[0] for r in self.rows)
-        _close(entry[0])
+        close_tree(entry[0])
 
     def _insert(self, _button: Any = None) -> None:
         slots = ci.parse_schedule(self.text.value)
@@ -185,7 +177,7 @@ class ScheduleEditor:
         old, self.rows = self.rows, []
         self.rows_box.children = ()
         for row, *_controls in old:
-            _close(row)
+            close_tree(row)
         for item in ci.unique_slots(slots):
             self.add_row(item["weekday"], item["start"], item["end"])
         self.text.value = ""
@@ -336,10 +328,7 @@ class CommunitiesTab:
 
     def _render_list(self) -> None:
         rows, total = self._matches()
-        shown = rows[:LIST_LIMIT]
         count = t("ui.communities.count", shown=len(rows), total=total)
-        if len(rows) > LIST_LIMIT:
-            count += " " + t("ui.communities.more", limit=LIST_LIMIT)
         self.count.value = f'<p class="wb-hint">{esc(count)}</p>'
         headers = [t(f"ui.communities.col.{key}") for key in
                    ("name", "organiser", "kind", "postal_code", "weekdays", "status", "verified")]
@@ -347,12 +336,10 @@ class CommunitiesTab:
                    ", ".join(t(f"weekday.{d}") for d in (r["weekdays"] or [])),
                    t(f"community_status.{r['status']}"),
                    self._verified_text(r["last_verified_on"], r["last_verified_by"])], r["community_id"])
-                 for r in shown]
+                 for r in rows]
         empty = t("ui.communities.no_match") if total else t("ui.communities.empty")
         listing = row_list(headers, cells, empty, t("ui.open"), self.open, css_class="wb-communities-open")
-        old, self.list_box.children = self.list_box.children, (listing,)
-        for widget in old:
-            _close(widget)
+        replace_children(self.list_box, listing)
 
     @staticmethod
     def _verified_text(on: Any, by: Any) -> str:

@@ -16,7 +16,7 @@ import polars as pl
 
 from workbench.frames import Frames
 from workbench.i18n import t
-from workbench.ui.common import Feedback, esc, fmt_date, guard, row_list, section
+from workbench.ui.common import Feedback, esc, fmt_date, guard, replace_children, row_list, section
 from workbench.workflow import Status
 
 if TYPE_CHECKING:
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 FOLLOW_UP_DAYS = {4: 28, 12: 84}
 DUE_WITHIN_DAYS = 7
 NO_CONTACT_DAYS = 30
-ROW_LIMIT = 12
+PAGE_SIZE = 10
+"""Rows per page of each overview list (five lists share one screen)."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,8 @@ class OverviewTab:
 
         def cases(frame: pl.DataFrame, headers: list[str], cells: Callable[[dict[str, Any]], list[Any]],
                   empty: str) -> widgets.Widget:
-            rows = [(cells(r), r["case_id"]) for r in frame.head(ROW_LIMIT).iter_rows(named=True)]
-            return widgets.VBox([row_list(headers, rows, empty, open_label, open_case), self._more(frame)])
+            rows = [(cells(r), r["case_id"]) for r in frame.iter_rows(named=True)]
+            return row_list(headers, rows, empty, open_label, open_case, page_size=PAGE_SIZE)
 
         waiting = cases(
             lists.waiting, [t("ui.overview.number"), t("ui.overview.citizen"), t("ui.overview.referred_on"),
@@ -126,33 +127,28 @@ class OverviewTab:
                        t("ui.overview.week", week=r["week"]), self._due(r["due_on"], r["days_overdue"])],
             t("ui.overview.none_follow_ups"))
         busy_rows = [([r["name"], f'{r["load"]}/{r["capacity"]}'], r["volunteer_id"])
-                     for r in lists.busy_volunteers.head(ROW_LIMIT).iter_rows(named=True)]
+                     for r in lists.busy_volunteers.iter_rows(named=True)]
         quiet_rows = [([r["name"], fmt_date(r["last_event_on"]) or t("ui.overview.never")], r["volunteer_id"])
-                      for r in lists.quiet_volunteers.head(ROW_LIMIT).iter_rows(named=True)]
+                      for r in lists.quiet_volunteers.iter_rows(named=True)]
         open_volunteer = guard(self.feedback)(self._open_volunteer)
-        self.body.children = [
+        replace_children(
+            self.body,
             section(t("ui.overview.waiting", n=lists.waiting.height), waiting),
             section(t("ui.overview.escorts", n=lists.escorts.height), escorts),
             section(t("ui.overview.follow_ups", n=lists.follow_ups.height), follow_ups),
             section(t("ui.overview.busy", n=lists.busy_volunteers.height),
                     row_list([t("ui.overview.volunteer"), t("ui.overview.load")], busy_rows,
-                             t("ui.overview.none_busy"), open_label, open_volunteer)),
+                             t("ui.overview.none_busy"), open_label, open_volunteer, page_size=PAGE_SIZE)),
             section(t("ui.overview.quiet", n=lists.quiet_volunteers.height, days=NO_CONTACT_DAYS),
                     row_list([t("ui.overview.volunteer"), t("ui.overview.last_contact")], quiet_rows,
-                             t("ui.overview.none_quiet"), open_label, open_volunteer)),
-        ]
+                             t("ui.overview.none_quiet"), open_label, open_volunteer, page_size=PAGE_SIZE)),
+        )
 
     @staticmethod
     def _due(due_on: date, days_overdue: int) -> str:
         if days_overdue > 0:
             return t("ui.overview.overdue", date=fmt_date(due_on), days=days_overdue)
         return fmt_date(due_on)
-
-    @staticmethod
-    def _more(frame: pl.DataFrame) -> widgets.Widget:
-        if frame.height <= ROW_LIMIT:
-            return widgets.HTML("")
-        return widgets.HTML(f'<p class="wb-empty">{esc(t("ui.overview.more", shown=ROW_LIMIT, total=frame.height))}</p>')
 
     def _open_volunteer(self, volunteer_id: str) -> None:
         self.app.own("volunteers", volunteer_id, "volunteer.not_found")

@@ -33,6 +33,7 @@ from workbench.ui.common import (
     lookup,
     parse_date,
     parse_int,
+    replace_children,
     row_list,
     section,
     split_labels,
@@ -166,7 +167,7 @@ class VolunteersTab:
         ) for r in rows]
         empty = t("ui.volunteers.no_match", query=self.search.value.strip()) if query else t("ui.volunteers.empty")
         listing = row_list(headers, cells, empty, t("ui.volunteers.edit"), self._open, "wb-volunteer-open")
-        self.list_box.children = [listing]
+        replace_children(self.list_box, listing)
 
     def _on_search(self, _change: Any) -> None:
         self.refresh()

@@ -23,7 +23,7 @@ from workbench.suppression import STANDARD, SuppressionPolicy
 
 TODAY = date(2026, 9, 30)
 CONSENTS = [{"purpose": "case_work", "given": True}, {"purpose": "follow_up_contact", "given": True}]
-COUNT_FIELDS = ("count", "actual", "value", "n", "volunteers", "n_at_risk", "still", "censored", "no_follow_up")
+COUNT_FIELDS = ("count", "actual", "value", "n", "volunteers", "referrals", "waiting", "n_at_risk", "still", "censored", "no_follow_up")
 
 
 def _case(wb: Workbench, site: str, volunteer: str, community: str, start: date, number: int,
@@ -122,6 +122,28 @@ def test_flow_chart_holds_the_monthly_counts(wb: Workbench) -> None:
     assert data[("SVE", "2026-02-01", "escorts")] == (None, "<5")
 
 
+def test_referral_sources_chart_holds_each_sources_share(wb: Workbench) -> None:
+    table = a.referral_sources(wb.frames)
+    chart = c.referral_sources_chart(table)
+    _same(chart, table, "site", "source", "referrals", "referrals_label", "share", "share_label")
+    data = {(r["site"], r["source"]): r for r in rows(chart)}
+    shown = [r for r in rows(chart) if r["site"] == "total" and r["share"] is not None]
+    assert shown and sum(r["referrals"] for r in shown) <= 9
+    sve = [r for r in rows(chart) if r["site"] == "SVE"]  # three referrals: every non-zero cell hidden
+    assert all(r["referrals"] in (0, None) for r in sve) and any(r["referrals_label"] == "<5" for r in sve)
+    assert data[("total", "self")]["source_name"] == "Borgeren selv"
+    assert c.referral_sources_chart(table, lang="en").to_dict()["title"]["text"].startswith("Who refers")
+
+
+def test_waiting_list_chart_holds_the_month_end_counts(wb: Workbench) -> None:
+    table = a.waiting_list(wb.frames, as_of=TODAY)
+    chart = c.waiting_list_chart(table)
+    _same(chart, table, "site", "month", "waiting", "waiting_label", "waiting_suppressed")
+    months = {r["month"] for r in rows(chart)}
+    assert min(months) == "2026-01-01" and max(months) == "2026-09-01"
+    assert all(r["waiting"] in (0, None) for r in rows(chart) if r["month"] == "2026-09-01")
+
+
 def test_time_to_help_chart_draws_boxes_from_the_statistics(wb: Workbench) -> None:
     table = a.time_to_help(wb.frames)
     chart = c.time_to_help_chart(table)
@@ -172,6 +194,8 @@ def _all_charts(wb: Workbench) -> dict[str, Any]:
         "progress": c.progress_chart(a.progress(frames, wb.store.frame("targets"), year=2026, metric="escorts",
                                                 as_of=TODAY)),
         "flow": c.flow_chart(a.flow(frames)),
+        "sources": c.referral_sources_chart(a.referral_sources(frames)),
+        "waiting": c.waiting_list_chart(a.waiting_list(frames, as_of=TODAY)),
         "time_to_help": c.time_to_help_chart(a.time_to_help(frames)),
         "lasting": c.lasting_chart(a.lasting(frames, as_of=TODAY)),
         "outcomes": c.outcomes_chart(a.outcomes(frames)),

@@ -30,8 +30,8 @@ import polars as pl
 from workbench.i18n import catalog, language, t
 
 __all__ = [
-    "flow_chart", "funnel_chart", "lasting_chart", "outcomes_chart", "progress_chart", "report_html",
-    "time_to_help_chart", "to_png", "to_svg", "values", "volunteers_chart",
+    "flow_chart", "funnel_chart", "lasting_chart", "outcomes_chart", "progress_chart", "referral_sources_chart",
+    "report_html", "time_to_help_chart", "to_png", "to_svg", "values", "volunteers_chart", "waiting_list_chart",
 ]
 
 _TOTAL = "total"
@@ -143,6 +143,21 @@ def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.La
 
 # --- 3. flow over time ----------------------------------------------------------------------------
 
+
+def _monthly_lines(sites: list[str], value: str, label: str, suppressed: str, extra: list[alt.Tooltip],
+                   lang: str | None) -> alt.LayerChart:
+    """A line per site over months; a hidden (suppressed) month shows its label at the baseline."""
+    x = alt.X("month:T", title=t("charts.axis.month", lang), axis=alt.Axis(format="%b %Y"))
+    color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("month:T", title=t("charts.axis.month", lang), format="%b %Y"),
+               *extra, alt.Tooltip(f"{label}:N", title=t("charts.axis.people", lang))]
+    line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
+        x=x, y=alt.Y(f"{value}:Q", title=t("charts.axis.people", lang)), color=color, tooltip=tooltip)
+    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(f"datum.{suppressed}").encode(
+        x=x, y=alt.datum(0), text=f"{label}:N", color=color, tooltip=tooltip)
+    return alt.layer(line, hidden)
+
 _FLOW = ("referrals", "escorts", "closures")
 
 
@@ -159,20 +174,34 @@ def flow_chart(flow: pl.DataFrame, *, lang: str | None = None) -> alt.FacetChart
     frame = _with_site_name(_named(long, "measure", "charts.flow", lang), lang)
     sites = _order(frame, "site_name")
     measures = [_name("charts.flow", m, lang) for m in _FLOW]
-    x = alt.X("month:T", title=t("charts.axis.month", lang), axis=alt.Axis(format="%b %Y"))
-    color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
-    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
-               alt.Tooltip("month:T", title=t("charts.axis.month", lang), format="%b %Y"),
-               alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang)),
-               alt.Tooltip("label:N", title=t("charts.axis.people", lang))]
-    line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
-        x=x, y=alt.Y("value:Q", title=t("charts.axis.people", lang)), color=color, tooltip=tooltip)
-    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter("datum.suppressed").encode(
-        x=x, y=alt.datum(0), text="label:N", color=color, tooltip=tooltip)
-    layered = alt.layer(line, hidden).properties(width=_WIDTH, height=140)
+    extra = [alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang))]
+    layered = _monthly_lines(sites, "value", "label", "suppressed", extra, lang).properties(width=_WIDTH, height=140)
     return layered.facet(
         row=alt.Row("measure_name:N", sort=measures, title=None), data=_data(frame),
     ).properties(title=_title("charts.flow.title", lang))
+
+
+def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Who refers: each source's share of a site's referrals, a bar per site, the share on top.
+
+    ``sources``: ``analysis.referral_sources``. A hidden share shows its label ("<5", "..").
+    """
+    frame = _with_site_name(_named(sources, "source", "referral_source", lang), lang)
+    source_names = _order(frame, "source_name")
+    sites = _order(frame, "site_name")
+    source_title = t("charts.axis.source", lang)
+    x = alt.X("source_name:N", sort=source_names, title=source_title, axis=alt.Axis(labelAngle=-30))
+    tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
+               alt.Tooltip("source_name:N", title=source_title),
+               alt.Tooltip("referrals_label:N", title=t("charts.axis.people", lang)),
+               alt.Tooltip("share_label:N", title=t("charts.axis.share", lang))]
+    base = alt.Chart().encode(x=x, xOffset=alt.XOffset("site_name:N", sort=sites), tooltip=tooltip)
+    bars = base.mark_bar().encode(y=alt.Y("share:Q", title=t("charts.axis.share", lang), axis=alt.Axis(format="%")),
+                                  color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
+    text = base.mark_text(dy=-4, baseline="bottom", fontSize=8, angle=0).transform_calculate(
+        _y=_baseline("share")).encode(y="_y:Q", text="share_label:N")
+    return alt.layer(bars, text, data=_data(frame)).properties(
+        title=_title("charts.sources.title", lang), width=_WIDTH)
 
 
 # --- 4. time to help ------------------------------------------------------------------------------
@@ -204,6 +233,14 @@ def time_to_help_chart(time_to_help: pl.DataFrame, *, lang: str | None = None) -
         x=alt.datum(0), text="n_label:N")
     return alt.layer(rule, box, median, hidden, data=_data(frame)).properties(
         title=_title("charts.time_to_help.title", lang), width=_WIDTH)
+
+
+def waiting_list_chart(waiting: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
+    """Citizens waiting for a brobygger at each month's end, a line per site (``analysis.waiting_list``)."""
+    frame = _with_site_name(waiting, lang)
+    return _monthly_lines(_order(frame, "site_name"), "waiting", "waiting_label", "waiting_suppressed", [],
+                          lang).properties(data=_data(frame), title=_title("charts.waiting.title", lang),
+                                           width=_WIDTH, height=160)
 
 
 # --- 5. lasting participation ---------------------------------------------------------------------

@@ -48,7 +48,7 @@ from workbench.ui.common import (
 log = logging.getLogger("workbench.ui")
 
 MODES = ("standard", "publication")
-VIEWS = ("funnel", "progress", "flow", "time_to_help", "lasting", "outcomes", "volunteers")
+VIEWS = ("funnel", "progress", "flow", "sources", "time_to_help", "waiting", "lasting", "outcomes", "volunteers")
 DIMENSIONS = ("status", "recruited_via", "load")
 
 
@@ -219,6 +219,10 @@ class LeadApp:
             return charts.progress_chart(table)
         if view == "flow":
             return charts.flow_chart(analysis.flow(frames, filters, policy))
+        if view == "sources":
+            return charts.referral_sources_chart(analysis.referral_sources(frames, filters, policy))
+        if view == "waiting":
+            return charts.waiting_list_chart(analysis.waiting_list(frames, filters, policy, as_of=self.wb.today()))
         if view == "time_to_help":
             return charts.time_to_help_chart(analysis.time_to_help(frames, filters, policy))
         if view == "lasting":

@@ -7,10 +7,13 @@ stored, the export writes its files and a refused filter shows words, never a tr
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import altair as alt
+import polars as pl
 import pytest
 
 import workbench
@@ -18,6 +21,7 @@ from workbench import demo, i18n
 from workbench.i18n import t
 from workbench.instruments import SWEMWBS_COPYRIGHT
 from workbench.service import Workbench
+from workbench.charts import SITE_PICK
 from workbench.ui.lead import VIEWS, LeadApp
 
 TODAY = date(2026, 5, 1)
@@ -45,32 +49,97 @@ def texts(svg: str) -> list[str]:
     return TEXT.findall(svg)
 
 
+def on_page(app: LeadApp, view: str) -> str:
+    """What the page holds for a chart section: inline SVG, or for the funnel its JupyterChart spec."""
+    if view == "funnel":
+        assert app.funnel is not None and app.outputs["funnel"].children == (app.funnel,)
+        return json.dumps(app.funnel.spec)
+    value: str = app.outputs[view].value
+    return value
+
+
+def pick(app: LeadApp, site: str | None) -> None:
+    """What the browser sends when the lead clicks a site's bar in the funnel (None: an empty spot)."""
+    assert app.funnel is not None
+    value = None if site is None else {"vlPoint": {"or": [{"site": site}]}}
+    app.funnel._vl_selections = {SITE_PICK: {"value": value, "store": []}}
+
+
 def test_every_chart_section_draws_an_svg(app: LeadApp) -> None:
     assert app.feedback.value == ""
     for view in VIEWS:
-        assert "<svg" in app.outputs[view].value, view
-    assert "<script" not in "".join(o.value for o in app.outputs.values())
+        if view != "funnel":
+            assert "<svg" in on_page(app, view), view
+    assert "<script" not in "".join(on_page(app, view) for view in VIEWS)
     assert t("ui.lead.title") in app.widget.children[1].value
     assert "Projektleder Pia" in app.widget.children[1].value
 
 
 def test_changing_the_site_filter_changes_the_numbers(app: LeadApp) -> None:
-    before = texts(app.outputs["funnel"].value)
+    before = texts(app.svgs["funnel"])
     assert "ODE" in before and "AAR" in before
     app.f_sites.control.value = ("ODE",)
     assert app.feedback.value == ""
     assert app.filters.sites == ("ODE",)
-    after = texts(app.outputs["funnel"].value)
+    after = texts(app.svgs["funnel"])
     assert after != before
     assert "AAR" not in after and "ODE" in after
     assert "Frivilligcenter Odense" in app.filter_text.value
+
+
+def test_the_funnel_is_an_offline_jupyter_chart_of_aggregates_with_a_site_pick(app: LeadApp) -> None:
+    assert alt.JupyterChart._is_offline  # its JavaScript comes from vl-convert, not a CDN
+    spec = app.funnel.spec if app.funnel is not None else {}
+    assert [param["name"] for param in spec["params"]] == [SITE_PICK]
+    rows = spec["data"]["values"]
+    assert {r["step"] for r in rows} == {"referred", "conversation", "escorted", "attended", "lasting_4w",
+                                         "lasting_12w"}
+    assert all(set(r) >= {"site", "count_label"} and "citizen_id" not in r and "case_id" not in r for r in rows)
+    assert len(rows) == 6 * (len(app.site_names) + 1)  # one row per step and site (and total): no cases
+
+
+def test_a_site_picked_in_the_funnel_narrows_the_other_charts(app: LeadApp) -> None:
+    funnel, flow = app.svgs["funnel"], on_page(app, "flow")
+    pick(app, "ODE")
+    assert app.feedback.value == "" and app.focus == "ODE"
+    assert "Frivilligcenter Odense" in app.focus_text.value and "Frivilligcenter Odense" in app.filter_text.value
+    narrowed = on_page(app, "flow")
+    assert narrowed != flow and "AAR" not in texts(narrowed) and "ODE" in texts(narrowed)
+    assert app.svgs["funnel"] == funnel  # the funnel keeps every site, so the lead can pick another
+    pick(app, None)
+    assert app.focus is None and on_page(app, "flow") == flow
+
+
+def test_a_forged_or_total_pick_is_ignored(app: LeadApp) -> None:
+    flow = on_page(app, "flow")
+    for forged in ("XXX", "total", "<img src=x onerror=alert(1)>"):
+        pick(app, forged)
+        assert app.focus is None and on_page(app, "flow") == flow
+    assert "<img" not in app.focus_text.value + app.feedback.value
+
+
+def test_a_pick_that_would_show_too_few_people_is_refused(app: LeadApp) -> None:
+    day = app.wb.frames.cases.group_by("referred_on").len().sort("len", "referred_on").row(0)[0]
+    app.f_start.control.value = day.strftime("%d-%m-%Y")
+    app.f_end.control.value = (day + timedelta(days=40)).strftime("%d-%m-%Y")
+    if app.feedback.value:
+        pytest.skip("no allowed period this short in the demo data")
+    flow = on_page(app, "flow")
+    sites = app.wb.frames.cases.filter(pl.col("referred_on").is_between(day, day + timedelta(days=40)))
+    smallest = sites.group_by("site").len().sort("len").row(0)[0]
+    pick(app, smallest)
+    if app.focus is None:
+        assert t("ui.lead.error.too_few") in app.feedback.value.replace("&quot;", '"')
+        assert on_page(app, "flow") == flow
+    else:  # that site had enough people after all: the pick is drawn
+        assert on_page(app, "flow") != flow
 
 
 def test_publication_mode_hides_small_cells_and_rounds(app: LeadApp) -> None:
     app.f_mode.control.value = "publication"
     assert app.feedback.value == ""
     assert app.mode == "publication"
-    svg = app.outputs["funnel"].value
+    svg = app.svgs["funnel"]
     assert "&lt;8" in svg
     numbers = [int(x) for x in texts(svg) if x.isdigit()]
     assert numbers and all(n % 5 == 0 for n in numbers)
@@ -81,12 +150,12 @@ def test_a_refused_filter_shows_a_message_and_keeps_the_charts(app: LeadApp) -> 
     day = app.wb.frames.cases.group_by("referred_on").len().sort("len", "referred_on").row(0)[0]
     app.f_start.control.value = day.strftime("%d-%m-%Y")  # from that day on: allowed, drawn
     assert app.feedback.value == "" and app.filters.start == day
-    shown = app.outputs["funnel"].value
+    shown = app.svgs["funnel"]
     app.f_end.control.value = day.strftime("%d-%m-%Y")
     assert t("ui.lead.error.too_few") in app.feedback.value.replace("&quot;", '"')
     assert "Traceback" not in app.feedback.value
     assert app.filters.end is None
-    assert app.outputs["funnel"].value == shown
+    assert app.svgs["funnel"] == shown
     app.f_end.control.value = "31-02-2026"
     assert t("ui.fix_fields") in app.feedback.value
     assert t("input.date") in app.f_end.error.value
@@ -125,3 +194,6 @@ def test_export_writes_the_report_and_every_chart(app: LeadApp, wb: Workbench) -
     assert "<script" not in page and page.count("<svg") == len(VIEWS)
     assert SWEMWBS_COPYRIGHT in page
     assert report[0].name in app.export_feedback.value
+    pick(app, "ODE")
+    app.export_button.click()
+    assert "valgt i tragten: Frivilligcenter Odense" in app.last_export[0].read_text("utf-8")

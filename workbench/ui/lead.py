@@ -4,13 +4,15 @@
 ``config.json``'s ``user_name`` (until users and roles arrive); every site is visible.
 
 Charts come from ``workbench.charts`` (built on ``workbench.analysis``'s aggregated,
-suppressed tables) and are rendered on the server to inline SVG by vl-convert: no
-JavaScript, no CDN, no row-level data in the page. Known limit: no Altair ``JupyterChart``
-cross-filtering; the filters above the charts are the only selection.
+suppressed tables): no row-level data reaches the page. The funnel is an Altair
+``JupyterChart`` (its JavaScript bundled offline from vl-convert, no CDN): a click on a
+site's bar narrows every other chart to that site, re-checked and re-suppressed on the
+server. The other charts are rendered on the server to inline SVG by vl-convert.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,6 +21,7 @@ from typing import Any
 
 import altair as alt
 import ipywidgets as widgets
+from altair.utils.selection import PointSelection
 
 from workbench import analysis, charts, config
 from workbench import frames as fr
@@ -56,6 +59,22 @@ def _svg(svg: str) -> str:
     return f'<div class="wb-chart">{svg}</div>'
 
 
+def enable_offline_charts() -> None:
+    """Bundle ``JupyterChart``'s JavaScript from vl-convert so no CDN is needed.
+
+    Takes about 3 s once per kernel, so the dashboard notebook does it before the page request.
+    """
+    alt.JupyterChart.enable_offline()
+
+
+def picked_site(selections: Mapping[str, Any]) -> str | None:
+    """The site code a click on the funnel selected, from the browser's selection state (or None)."""
+    state = selections.get(charts.SITE_PICK) or {}
+    points = PointSelection.from_vega(charts.SITE_PICK, signal=state.get("value"), store=state.get("store", [])).value
+    sites = {point.get("site") for point in points if isinstance(point, Mapping)}
+    return str(sites.pop()) if len(sites) == 1 else None
+
+
 class LeadApp:
     """The lead's dashboard over all sites, acting through one ``Workbench``."""
 
@@ -64,6 +83,7 @@ class LeadApp:
         self.feedback = Feedback()
         self.feedback.add_class("wb-lead-feedback")
         self.filters: analysis.Filters = analysis.NO_FILTERS
+        self.focus: str | None = None  # a site picked in the funnel: narrows the other charts
         self.mode = "standard"
         self.charts: dict[str, alt.TopLevelMixin] = {}
         self.svgs: dict[str, str] = {}
@@ -98,9 +118,14 @@ class LeadApp:
         self.filter_text = widgets.HTML()
 
         # --- chart sections -----------------------------------------------------------------
-        self.outputs = {view: widgets.HTML() for view in VIEWS}
+        enable_offline_charts()
+        self.outputs: dict[str, widgets.DOMWidget] = {view: widgets.HTML() for view in VIEWS}
+        self.funnel: alt.JupyterChart | None = None  # made on the first draw (it needs a chart)
+        self.outputs["funnel"] = widgets.VBox()
         for view, out in self.outputs.items():
             out.add_class(f"wb-lead-chart-{view}")
+        self.focus_text = widgets.HTML()
+        self.focus_text.add_class("wb-lead-focus")
         this_year = wb.today().year
         self.year = widgets.Dropdown(description=t("ui.lead.year"),
                                      options=[str(y) for y in range(this_year - 3, this_year + 2)],
@@ -118,6 +143,7 @@ class LeadApp:
         self.dimension.observe(lambda _c: redraw_volunteers(), names="value")
         copyright_line = widgets.HTML(f'<p class="wb-hint wb-copyright">{esc(SWEMWBS_COPYRIGHT)}</p>')
         extras: dict[str, tuple[list[widgets.Widget], list[widgets.Widget]]] = {
+            "funnel": ([], [self.focus_text]),
             "progress": ([widgets.HBox([self.year, self.metric])], []),
             "outcomes": ([], [copyright_line]),
             "volunteers": ([self.dimension], []),
@@ -190,8 +216,41 @@ class LeadApp:
         filters, mode = self.read_filters()
         if not analysis.filters_allowed(self.wb.frames, filters, policy_from_name(mode)):
             raise InvalidInput("ui.lead.error.too_few")
-        self.filters, self.mode = filters, mode
+        self.filters, self.mode, self.focus = filters, mode, None
         self.redraw()
+
+    @property
+    def chart_filters(self) -> analysis.Filters:
+        """The filters every chart but the funnel follows: the form's, narrowed to the picked site."""
+        if self.focus is None:
+            return self.filters
+        return dataclasses.replace(self.filters, sites=(self.focus,))
+
+    def _on_pick(self, change: Mapping[str, Any]) -> None:
+        """A click in the funnel: narrow the other charts to that site (re-checked here), or widen again."""
+        site = picked_site(change.get("new") or {})
+        if site == analysis.TOTAL or (site is not None and site not in self.shown_sites()):
+            site = None  # the total bar, or a site the page was never shown
+        if site == self.focus:
+            return
+        previous, self.focus = self.focus, site
+        if not analysis.filters_allowed(self.wb.frames, self.chart_filters, policy_from_name(self.mode)):
+            self.focus = previous
+            raise InvalidInput("ui.lead.error.too_few")
+        self._show_focus()
+        self._draw_all([view for view in VIEWS if view != "funnel"])
+
+    def shown_sites(self) -> set[str]:
+        """The sites the funnel offers under the form's filters."""
+        return set(self.filters.sites) if self.filters.sites else set(self.site_names)
+
+    def _show_focus(self) -> None:
+        if self.focus is None:
+            self.focus_text.value = f'<p class="wb-hint">{esc(t("ui.lead.focus.none"))}</p>'
+        else:
+            name = self.site_names.get(self.focus, self.focus)
+            self.focus_text.value = f'<p class="wb-ok" role="status">{esc(t("ui.lead.focus.site", site=name))}</p>'
+        self.filter_text.value = f'<p class="wb-hint wb-lead-filters">{esc(self.filters_text())}</p>'
 
     def filters_text(self) -> str:
         """The current filters in words, as printed on the page and the export."""
@@ -202,16 +261,19 @@ class LeadApp:
         labels = (", ".join(self.intervention_names.get(i, i) for i in f.interventions)
                   if f.interventions else every)
         period = t("ui.lead.period", start=fmt_date(f.start) or "…", end=fmt_date(f.end) or "…")
-        return t("ui.lead.filters_text", sites=sites, period=period, age_groups=ages, interventions=labels,
+        text = t("ui.lead.filters_text", sites=sites, period=period, age_groups=ages, interventions=labels,
                  mode=t(f"ui.lead.mode.{self.mode}"))
+        if self.focus is not None:
+            text += t("ui.lead.focus.in_filters", site=self.site_names.get(self.focus, self.focus))
+        return text
 
     # --- charts ---------------------------------------------------------------------------------
 
     def build(self, view: str) -> alt.TopLevelMixin:
         """One view's chart for the current filters and mode."""
-        frames, filters, policy = self.wb.frames, self.filters, policy_from_name(self.mode)
+        frames, filters, policy = self.wb.frames, self.chart_filters, policy_from_name(self.mode)
         if view == "funnel":
-            return charts.funnel_chart(analysis.funnel(frames, filters, policy))
+            return charts.funnel_chart(analysis.funnel(frames, self.filters, policy), pickable=True)
         if view == "progress":
             table = analysis.progress(frames, self.wb.store.frame("targets"), filters, policy,
                                       year=int(self.year.value), metric=self.metric.value,
@@ -235,17 +297,34 @@ class LeadApp:
         raise ValueError(f"unknown view {view!r}")
 
     def _draw(self, view: str) -> None:
-        chart = self.build(view)
-        svg = charts.to_svg(chart)
-        self.charts[view], self.svgs[view] = chart, svg
-        self.outputs[view].value = _svg(svg)
+        self._draw_all([view])
+
+    def _draw_all(self, views: list[str]) -> None:
+        """Build the views' charts, render the SVGs side by side, and show them."""
+        with charts.fast_build():
+            built = {view: self.build(view) for view in views}
+        svgs = charts.to_svgs(built)
+        for view, chart in built.items():
+            self.charts[view], self.svgs[view] = chart, svgs[view]
+            if view == "funnel":
+                self._show_funnel(chart)
+            else:
+                self.outputs[view].value = _svg(svgs[view])
+
+    def _show_funnel(self, chart: alt.TopLevelMixin) -> None:
+        """The funnel is drawn in the browser (offline bundle), where a click on a bar picks a site."""
+        if self.funnel is None:
+            self.funnel = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
+            self.funnel.observe(guard(self.feedback)(self._on_pick), names="_vl_selections")
+            self.outputs["funnel"].children = [self.funnel]
+        else:
+            self.funnel.chart = chart
 
     def redraw(self) -> None:
         """Re-read the store and redraw every chart for the current filters."""
         self.wb.store.refresh()
-        self.filter_text.value = f'<p class="wb-hint wb-lead-filters">{esc(self.filters_text())}</p>'
-        for view in VIEWS:
-            self._draw(view)
+        self._show_focus()
+        self._draw_all(list(VIEWS))
 
     # --- targets --------------------------------------------------------------------------------
 

@@ -279,7 +279,7 @@ def test_flow_per_month_by_hand(built: Built) -> None:
     f = a.flow(built.wb.frames, None, OPEN)
     assert f.columns == ["site", "is_total", "month", "referrals", "referrals_label", "referrals_suppressed",
                          "escorts", "escorts_label", "escorts_suppressed", "closures", "closures_label",
-                         "closures_suppressed"]
+                         "closures_suppressed", "partial"]
     months = [d(m, 1) for m in range(1, 10)]
     assert f.filter(pl.col("site") == "ODE").get_column("month").to_list() == months
     assert [r for (r,) in rows(f, "referrals", site="ODE")] == [5, 5, 1, 0, 0, 1, 0, 1, 0]
@@ -289,6 +289,14 @@ def test_flow_per_month_by_hand(built: Built) -> None:
     assert [r for (r,) in rows(f, "escorts", site="SVE")] == [1, 2, 0, 0, 0, 0, 0, 0, 0]
     assert [r for (r,) in rows(f, "closures", site="SVE")] == [0, 1, 1, 0, 0, 0, 0, 0, 0]
     assert [r for (r,) in rows(f, "escorts", site="total")] == [3, 6, 1, 0, 0, 0, 0, 1, 1]
+
+
+def test_flow_marks_the_month_still_running(built: Built) -> None:
+    frames = built.wb.frames
+    running = a.flow(frames, None, OPEN, as_of=d(9, 12)).filter(pl.col("partial"))
+    assert set(running.get_column("month").to_list()) == {d(9, 1)}
+    assert running.height == 3  # ODE, SVE and the total
+    assert not a.flow(frames, None, OPEN, as_of=TODAY).get_column("partial").any()  # 30 September: the month is over
 
 
 def test_flow_suppression(built: Built) -> None:

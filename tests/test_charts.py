@@ -7,6 +7,7 @@ The fixture is recorded through the real service: ODE has 6 escorted citizens, S
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import date, datetime
@@ -174,6 +175,36 @@ def test_outcomes_chart_holds_mean_change_and_interval(wb: Workbench) -> None:
     assert ucla["n"] == 6 and ucla["mean_change"] == pytest.approx(-14 / 6)
     assert ucla["ci_low"] < -14 / 6 < ucla["ci_high"]
     assert "n_label" in json.dumps(chart.to_dict()["layer"][2]["encoding"]["tooltip"])
+
+
+def svg_texts(chart: Any) -> list[str]:
+    """The text nodes of a chart drawn to SVG: what a reader of the page or the export sees."""
+    return [html.unescape(x) for x in re.findall(r"<text[^>]*>([^<]*)</text>", c.to_svg(chart))]
+
+
+def test_funnel_prints_the_total_conversion_from_referral(wb: Workbench) -> None:
+    table = a.funnel(wb.frames)
+    shown = svg_texts(c.funnel_chart(table))
+    total = {r["step"]: r["from_referral_label"] for r in c.values(table) if r["site"] == "total"}
+    assert total["escorted"] == "100 %" and total["lasting_4w"] == "56 %"  # 9 escorted, 5 still at 4 weeks
+    for step, label in total.items():
+        if step != "referred":
+            assert label in shown, (step, label, shown)
+
+
+def test_outcomes_chart_prints_n_beside_each_interval(wb: Workbench) -> None:
+    shown = svg_texts(c.outcomes_chart(a.outcomes(wb.frames)))
+    assert "n = 6" in shown  # ODE's six paired UCLA-3 answers
+    assert "n = 0" in shown  # SWEMWBS: nobody answered it, and the chart says so
+
+
+def test_flow_chart_draws_the_running_month_apart_from_the_line(wb: Workbench) -> None:
+    chart = c.flow_chart(a.flow(wb.frames, as_of=date(2026, 3, 15)))
+    running = [r for r in rows(chart) if r["partial"]]
+    assert running and {r["month"] for r in running} == {"2026-03-01"}
+    line, running_points, _hidden = chart.to_dict()["spec"]["layer"]
+    assert line["transform"] == [{"filter": "!datum.partial"}]
+    assert running_points["transform"][1]["calculate"] == '"måneden er ikke slut endnu"'
 
 
 def test_volunteers_chart_holds_the_pipeline(wb: Workbench) -> None:

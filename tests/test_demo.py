@@ -336,6 +336,32 @@ def test_generate_twice_adds_cases(tmp_path: Path) -> None:
         assert wb.volunteer_load(volunteer_id) == load
 
 
+def test_every_site_has_targets_near_what_it_achieves(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
+    wb, _, _ = demo300
+    targets = wb.store.frame("targets")
+    year = wb.today().year
+    this_year = targets.filter(pl.col("year") == year)
+    assert sorted(this_year.get_column("site_id").unique().to_list()) == ["AAL", "AAR", "ESB", "KGE", "ODE"]
+    assert set(this_year.get_column("metric").to_list()) == {"referrals", "conversations", "escorts", "lasting"}
+    referred = wb.frames.cases.filter(pl.col("referred_on").dt.year() == year).group_by("site").len()
+    year_share = ((wb.today() - date(year, 1, 1)).days + 1) / 365
+    for site, n in referred.iter_rows():
+        wanted = {r["metric"]: r["value"] for r in this_year.filter(pl.col("site_id") == site).iter_rows(named=True)}
+        assert wanted["referrals"] >= n  # a target above what the year has brought so far ...
+        assert wanted["referrals"] <= 1.5 * n / year_share + 10  # ... but within reach at this pace
+        assert wanted["referrals"] >= wanted["conversations"] >= wanted["escorts"] >= wanted["lasting"] >= 5
+
+
+def test_a_target_the_lead_set_is_kept_when_more_demo_cases_are_added(tmp_path: Path) -> None:
+    wb = _open(tmp_path / "data")
+    generate(wb, 30)
+    wb.set_target("ODE", wb.today().year, "escorts", 999)
+    generate(wb, 30)
+    kept = wb.store.frame("targets").filter((pl.col("site_id") == "ODE") & (pl.col("metric") == "escorts")
+                                             & (pl.col("year") == wb.today().year))
+    assert kept.get_column("value").to_list() == [999]
+
+
 def test_integrity_check_passes(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, _, _ = demo300
     report = wb.check()

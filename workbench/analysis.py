@@ -463,12 +463,14 @@ def progress(frames: Any, targets: Any, filters: Filters | None = None, policy: 
 _FLOW = (("referred", "referrals"), ("escorted", "escorts"), ("closed", "closures"))
 
 
-def flow(frames: Any, filters: Filters | None = None, policy: SuppressionPolicy = STANDARD) -> pl.DataFrame:
+def flow(frames: Any, filters: Filters | None = None, policy: SuppressionPolicy = STANDARD, *,
+         as_of: date | None = None) -> pl.DataFrame:
     """Referrals, escorts (first escort of a case) and closures (cases closed now) per month and site.
 
     One row per site (and ``"total"``) and month, from the first to the last month with any of
     the three. Columns: ``site``, ``is_total``, ``month`` (first day), ``referrals``, ``escorts``,
-    ``closures`` (each + label, suppressed).
+    ``closures`` (each + label, suppressed), ``partial`` (the month holding ``as_of``, default the
+    newest date in the data, unless that is its last day: its counts are not final).
     """
     cases = _cases(frames, filters)
     dates = cases.select(pl.concat_list([pl.col(_DATED[s][0]) for s, _ in _FLOW]).alias("d")).explode("d")
@@ -483,8 +485,13 @@ def flow(frames: Any, filters: Filters | None = None, policy: SuppressionPolicy 
         cells = (_dated_table(cases, step, policy).filter(pl.col("part") == "month")
                  .select("site", "month", *_count_columns("n")))
         table = _rename_count(_fill_zero(table.join(cells, on=["site", "month"], how="left"), "n"), "n", name)
-    return table.with_columns((pl.col("site") == TOTAL).alias("is_total")).sort("site_no", "month").select(
-        "site", "is_total", "month", *[c for _, name in _FLOW for c in _count_columns(name)])
+    limit = as_of if as_of is not None else _data_date(frames)
+    partial = pl.lit(False)
+    if limit is not None and (limit + timedelta(days=1)).month == limit.month:
+        partial = pl.col("month") == date(limit.year, limit.month, 1)
+    return table.with_columns((pl.col("site") == TOTAL).alias("is_total"), partial.alias("partial")).sort(
+        "site_no", "month").select("site", "is_total", "month", *[c for _, name in _FLOW for c in _count_columns(name)],
+                                   "partial")
 
 
 def referral_sources(frames: Any, filters: Filters | None = None,

@@ -20,6 +20,7 @@ SVGs of several charts on one self-contained page with the filters and the date 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -94,7 +95,8 @@ def _title(key: str, lang: str | None) -> alt.TitleParams:
 
 
 def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: bool = False) -> alt.LayerChart:
-    """Bars per step (x) and site (side by side, total included), with the shown count on each bar.
+    """Bars per step (x) and site (side by side, total included), with the shown count on each bar
+    and, above the total's bars, the conversion rate from referral.
 
     ``funnel``: ``analysis.funnel``. Tooltip: site, step, count label and both conversion rates' labels.
     ``pickable``: a click on a bar selects its site (a point selection named ``SITE_PICK`` on the
@@ -117,8 +119,11 @@ def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: boo
         bars = bars.add_params(pick).encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
         _y=_baseline("count")).encode(y="_y:Q", text="count_label:N")
-    return alt.layer(bars, text, data=_data(frame)).properties(
-        title=_title("charts.funnel.title", lang), width=_WIDTH)
+    rate = base.mark_text(dy=-15, baseline="bottom", fontSize=9, fontWeight="bold").transform_filter(
+        "datum.is_total && datum.step_no > 0").transform_calculate(_y=_baseline("count")).encode(
+        y="_y:Q", text="from_referral_label:N")
+    return alt.layer(bars, text, rate, data=_data(frame)).properties(
+        title=_title("charts.funnel.title", lang), width=int(_WIDTH * 1.5))
 
 
 # --- 2. progress against target -------------------------------------------------------------------
@@ -152,18 +157,29 @@ def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.La
 
 
 def _monthly_lines(sites: list[str], value: str, label: str, suppressed: str, extra: list[alt.Tooltip],
-                   lang: str | None) -> alt.LayerChart:
-    """A line per site over months; a hidden (suppressed) month shows its label at the baseline."""
+                   lang: str | None, *, partial: bool = False) -> alt.LayerChart:
+    """A line per site over months; a hidden (suppressed) month shows its label at the baseline.
+
+    ``partial``: the data has a ``partial`` column marking the month still running (hollow point).
+    """
     x = alt.X("month:T", title=t("charts.axis.month", lang), axis=alt.Axis(format="%b %Y"))
     color = alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang))
     tooltip = [alt.Tooltip("site_name:N", title=t("charts.axis.site", lang)),
                alt.Tooltip("month:T", title=t("charts.axis.month", lang), format="%b %Y"),
                *extra, alt.Tooltip(f"{label}:N", title=t("charts.axis.people", lang))]
+    y = alt.Y(f"{value}:Q", title=t("charts.axis.people", lang))
     line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
-        x=x, y=alt.Y(f"{value}:Q", title=t("charts.axis.people", lang)), color=color, tooltip=tooltip)
+        x=x, y=y, color=color, tooltip=tooltip)
     hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(f"datum.{suppressed}").encode(
         x=x, y=alt.datum(0), text=f"{label}:N", color=color, tooltip=tooltip)
-    return alt.layer(line, hidden)
+    if not partial:
+        return alt.layer(line, hidden)
+    # A month still running is a hollow point off the line, so it does not read as a sudden drop.
+    note = alt.Tooltip("partial_note:N", title=t("charts.axis.month", lang))
+    running = alt.Chart().mark_point(filled=False, size=40).transform_filter("datum.partial").transform_calculate(
+        partial_note=json.dumps(t("charts.partial_month", lang), ensure_ascii=False)).encode(
+        x=x, y=y, color=color, tooltip=[*tooltip, note])
+    return alt.layer(line.transform_filter("!datum.partial"), running, hidden)
 
 _FLOW = ("referrals", "escorts", "closures")
 
@@ -176,13 +192,14 @@ def flow_chart(flow: pl.DataFrame, *, lang: str | None = None) -> alt.FacetChart
     """
     long = pl.concat([
         flow.select("site", "is_total", "month", pl.lit(m).alias("measure"), pl.col(m).alias("value"),
-                    pl.col(f"{m}_label").alias("label"), pl.col(f"{m}_suppressed").alias("suppressed"))
+                    pl.col(f"{m}_label").alias("label"), pl.col(f"{m}_suppressed").alias("suppressed"), "partial")
         for m in _FLOW])
     frame = _with_site_name(_named(long, "measure", "charts.flow", lang), lang)
     sites = _order(frame, "site_name")
     measures = [_name("charts.flow", m, lang) for m in _FLOW]
     extra = [alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang))]
-    layered = _monthly_lines(sites, "value", "label", "suppressed", extra, lang).properties(width=_WIDTH, height=140)
+    layered = _monthly_lines(sites, "value", "label", "suppressed", extra, lang, partial=True).properties(
+        width=_WIDTH, height=140)
     return layered.facet(
         row=alt.Row("measure_name:N", sort=measures, title=None), data=_data(frame),
     ).properties(title=_title("charts.flow.title", lang))
@@ -287,8 +304,8 @@ def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.Laye
 def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
     """Mean paired change per instrument (and mode, when shown) with its 95 % confidence interval.
 
-    ``analysis.outcomes``; n (its label) in the tooltip. A row whose statistics are hidden
-    (fewer than ``min_count`` pairs) shows its n label at zero instead of a point.
+    ``analysis.outcomes``. Every row shows "n = <its label>" right of its interval; a row whose
+    statistics are hidden (fewer than ``min_count`` pairs) shows it at zero instead of a point.
     """
     frame = _named(_named(outcomes, "instrument", "instrument", lang), "mode", "charts.mode", lang)
     instruments = _order(frame, "instrument_name")
@@ -309,9 +326,10 @@ def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.La
     zero = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2]).encode(x=alt.datum(0))
     interval = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=change), x2="ci_high:Q")
     point = base.mark_point(filled=True, size=60).encode(x=alt.X("mean_change:Q", title=change))
-    hidden = base.mark_text(align="left", dx=2, fontSize=9).transform_filter("datum.mean_change == null").encode(
-        x=alt.datum(0), text="n_label:N")
-    return alt.layer(zero, interval, point, hidden, data=_data(frame)).properties(
+    n_text = base.mark_text(align="left", dx=4, fontSize=9).transform_calculate(
+        _x="datum.ci_high == null ? 0 : datum.ci_high", _n="'n = ' + datum.n_label").encode(
+        x="_x:Q", text="_n:N")
+    return alt.layer(zero, interval, point, n_text, data=_data(frame)).properties(
         title=_title("charts.outcomes.title", lang), width=_WIDTH)
 
 

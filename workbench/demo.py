@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from workbench import model as m
+
 if TYPE_CHECKING:
     from workbench.service import Workbench
 
@@ -256,6 +258,9 @@ class _Volunteer:
     active: bool = False
 
 
+#: Each target metric as a share of the year's planned referrals.
+TARGET_SHARES = {"referrals": 1.0, "conversations": 0.75, "escorts": 0.55, "lasting": 0.25}
+
 # --- the generator -------------------------------------------------------------------------------
 
 
@@ -329,6 +334,7 @@ class _Generator:
                 actions.append((on, 1, idx, step, code, payload))
         actions.sort(key=lambda a: a[:4])
         self._record(actions)
+        self._add_targets(referrals)
         return DemoSummary(cases=len(referrals), events=self.events, volunteers=self.added_volunteers,
                            communities=self.added_communities, citizens=len(referrals))
 
@@ -346,6 +352,22 @@ class _Generator:
         while ordinal > self.today_ord:
             ordinal -= 1
         return ordinal
+
+    def _add_targets(self, referrals: list[tuple[int, int]]) -> None:
+        """Yearly targets per site and metric, as a project would have planned them: a tenth above
+        the referrals the year brought (or is on course to bring), and the later steps at the share
+        of referrals a bridge-building project expects to reach them. A target already set stays."""
+        per_year: dict[tuple[int, int], int] = {}
+        for ordinal, s in referrals:
+            key = (s, date.fromordinal(ordinal).year)
+            per_year[key] = per_year.get(key, 0) + 1
+        for (s, year), count in sorted(per_year.items()):
+            days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+            elapsed = min(days, self.today_ord - max(date(year, 1, 1).toordinal(), self.start_ord) + 1)
+            planned = count * days / max(elapsed, 30) * 1.1
+            for metric, share in TARGET_SHARES.items():
+                if self.wb.store.get("targets", m.target_id(SITES[s].code, year, metric)) is None:
+                    self.wb.set_target(SITES[s].code, year, metric, max(5, 5 * round(planned * share / 5)))
 
     # -- sites' people and catalog ----------------------------------------------------------------
 

@@ -399,6 +399,11 @@ class Target(Record):
     version: int = 1
 
 
+def target_id(site_id: str, year: int, metric: str) -> str:
+    """The one id a site's target for a year and metric is kept under (a new value replaces it)."""
+    return f"T-{str(site_id).upper()}-{year}-{metric}"
+
+
 class Counter(Record):
     """A running number handed out under the write lock (case numbers per site and year)."""
 

@@ -47,6 +47,7 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 TEMPLATE = "brobygning"
 NOTEBOOK = "koordinator.ipynb"
+LEAD_NOTEBOOK = "projektleder.ipynb"
 TOKEN_FILE = "voila-token"
 MIN_VOILA = (0, 5, 6)
 #: Preheated kernels kept ready per dashboard notebook (each holds about 150 MB).
@@ -251,12 +252,13 @@ def wait_until_listening(port: int, timeout: float = 60.0, alive: subprocess.Pop
     return False
 
 
-def _announce(root: Path, url: str, port: int, proc: subprocess.Popen[bytes], token_path: Path,
+def _announce(root: Path, url: str, lead_url: str, port: int, proc: subprocess.Popen[bytes], token_path: Path,
               open_browser: bool, out: TextIO) -> None:
     """Once the server answers: print where it is (and open the browser when asked)."""
     if not wait_until_listening(port, timeout=300, alive=proc):
         return
     print(t("serve.url", url=url), file=out)
+    print(t("serve.lead_url", url=lead_url), file=out)
     print(t("serve.token_file", path=str(token_path)), file=out)
     print(t("serve.stop_hint"), file=out, flush=True)
     if open_browser:
@@ -299,8 +301,9 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
     handled = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
     previous = {sig: signal.signal(sig, stop) for sig in handled}
     try:
-        threading.Thread(target=_announce, daemon=True, args=(
-            root, dashboard_url(port, token), port, proc, token_path, open_browser, out)).start()
+        urls = (dashboard_url(port, token), dashboard_url(port, token, LEAD_NOTEBOOK))
+        threading.Thread(target=_announce, daemon=True,
+                         args=(root, *urls, port, proc, token_path, open_browser, out)).start()
         code = proc.wait()
     finally:
         for sig, handler in previous.items():

@@ -500,7 +500,7 @@ class Workbench:
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             self._site(store, str(site_id).upper())
-            target_id = f"T-{str(site_id).upper()}-{year}-{metric}"
+            target_id = m.target_id(site_id, year, metric)
             old = store.get("targets", target_id) or {}
             doc = m.dump(m.parse(m.Target, {"id": target_id, "site_id": site_id, "year": year,
                                             "metric": metric, "value": value,

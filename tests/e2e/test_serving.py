@@ -131,5 +131,6 @@ def test_template_and_theme_cannot_be_switched_from_the_address_bar(server: Any)
 def test_serve_prints_the_full_address_once_it_answers(server: Any) -> None:
     log = server.log_text()
     assert server.url() in log  # http://127.0.0.1:PORT/voila/render/koordinator.ipynb?token=…
+    assert server.url("projektleder.ipynb") in log
     assert str(server.data / "voila-token") in log
     assert "Kernel is running over TCP" not in log  # kernels use Unix sockets on Linux

@@ -280,7 +280,7 @@ class LeadApp:
                                       as_of=self.wb.today())
             return charts.progress_chart(table)
         if view == "flow":
-            return charts.flow_chart(analysis.flow(frames, filters, policy))
+            return charts.flow_chart(analysis.flow(frames, filters, policy, as_of=self.wb.today()))
         if view == "sources":
             return charts.referral_sources_chart(analysis.referral_sources(frames, filters, policy))
         if view == "waiting":

@@ -202,9 +202,28 @@ def test_flow_chart_draws_the_running_month_apart_from_the_line(wb: Workbench) -
     chart = c.flow_chart(a.flow(wb.frames, as_of=date(2026, 3, 15)))
     running = [r for r in rows(chart) if r["partial"]]
     assert running and {r["month"] for r in running} == {"2026-03-01"}
-    line, running_points, _hidden = chart.to_dict()["spec"]["layer"]
+    line, running_points = chart.to_dict()["spec"]["layer"]
     assert line["transform"] == [{"filter": "!datum.partial"}]
     assert running_points["transform"][1]["calculate"] == '"måneden er ikke slut endnu"'
+
+
+def test_monthly_lines_explain_their_gaps_instead_of_burying_them_in_labels(wb: Workbench) -> None:
+    frames = wb.frames
+    for chart in (c.flow_chart(a.flow(frames)), c.waiting_list_chart(a.waiting_list(frames, as_of=TODAY)),
+                  c.progress_chart(a.progress(frames, wb.store.frame("targets"), year=2026, metric="escorts",
+                                              as_of=TODAY))):
+        assert chart.to_dict()["title"]["subtitle"] == "Et hul i en linje er et skjult tal: for få personer til at vise."
+        assert "<5" not in svg_texts(chart)  # hidden months leave gaps, not a row of labels on the axis
+    flow = c.flow_chart(a.flow(frames))
+    assert [r for r in rows(flow) if r["label"] == "<5"]  # (SVE's months are hidden)
+
+
+def test_only_a_sites_bars_can_be_picked_in_the_funnel(wb: Workbench) -> None:
+    spec = c.funnel_chart(a.funnel(wb.frames), pickable=True).to_dict()
+    (param,) = spec["params"]
+    assert param["name"] == c.SITE_PICK and param["select"]["fields"] == ["site"]
+    assert param["select"]["on"] == "click[!(event.item && event.item.datum && event.item.datum.is_total)]"
+    assert "params" not in c.funnel_chart(a.funnel(wb.frames)).to_dict()  # the export's funnel: no selection
 
 
 def test_volunteers_chart_holds_the_pipeline(wb: Workbench) -> None:

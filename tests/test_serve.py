@@ -164,7 +164,8 @@ def test_dashboard_url_carries_the_token() -> None:
 def test_demo_config_is_written_once(tmp_path: Path) -> None:
     written = serve.ensure_demo_config(tmp_path)
     assert written == tmp_path / "config.json"
-    assert json.loads(written.read_text("utf-8")) == {"user_name": "Demo Koordinator", "site": "ODE", "language": "da"}
+    assert json.loads(written.read_text("utf-8")) == {"user_name": "Demo Koordinator", "site": "ODE",
+                                                      "lead_name": "Demo Projektleder", "language": "da"}
     written.write_text('{"user_name": "Anne", "site": "AAR"}', "utf-8")
     assert serve.ensure_demo_config(tmp_path) is None
     assert json.loads(written.read_text("utf-8"))["user_name"] == "Anne"

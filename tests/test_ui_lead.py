@@ -7,8 +7,10 @@ stored, the export writes its files and a refused filter shows words, never a tr
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from workbench.i18n import t
 from workbench.instruments import SWEMWBS_COPYRIGHT
 from workbench.service import Workbench
 from workbench.charts import SITE_PICK
-from workbench.ui.lead import VIEWS, LeadApp
+from workbench.ui.lead import VIEWS, LeadApp, lead_app
 
 TODAY = date(2026, 5, 1)
 TEXT = re.compile(r"<text[^>]*>([^<]*)</text>")
@@ -195,6 +197,22 @@ def test_export_writes_the_report_and_every_chart(app: LeadApp, wb: Workbench) -
     assert "<script" not in page and page.count("<svg") == len(VIEWS)
     assert SWEMWBS_COPYRIGHT in page
     assert report[0].name in app.export_feedback.value
+    bundle = [p for p in written if p.suffix == ".zip"]
+    assert len(bundle) == 1 and len(written) == 2 * len(VIEWS) + 2
+    with zipfile.ZipFile(bundle[0]) as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in written if p.suffix != ".zip")
+    # the browser gets both to download, whatever machine it runs on
+    links = dict(re.findall(r'download="([^"]+)" href="data:[a-z/]+;base64,([A-Za-z0-9+/=]+)"', app.export_feedback.value))
+    assert base64.b64decode(links[report[0].name]) == report[0].read_bytes()
+    assert base64.b64decode(links[bundle[0].name]) == bundle[0].read_bytes()
     pick(app, "ODE")
     app.export_button.click()
     assert "valgt i tragten: Frivilligcenter Odense" in app.last_export[0].read_text("utf-8")
+
+
+def test_the_page_names_the_lead_from_the_config(wb: Workbench) -> None:
+    root = str(wb.store.root)  # type: ignore[attr-defined]
+    page = lead_app(root, {"user_name": "Koordinator Kim", "lead_name": "Projektleder <b>Pia</b>"})
+    header = page.children[1].value
+    assert "Projektleder &lt;b&gt;Pia&lt;/b&gt;" in header and "Kim" not in header
+    assert "Koordinator Kim" in lead_app(root, {"user_name": "Koordinator Kim"}).children[1].value

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _TOTAL = "total"
+_CLICK_NOT_ON_TOTAL = "click[!(event.item && event.item.datum && event.item.datum.is_total)]"
 SITE_PICK = "site_pick"
 """The funnel's click selection of a site (``funnel_chart(..., pickable=True)``)."""
 _WIDTH = 520
@@ -87,7 +88,10 @@ def _baseline(frame_value: str) -> alt.Expr | str:
     return f"datum['{frame_value}'] == null ? 0 : datum['{frame_value}']"
 
 
-def _title(key: str, lang: str | None) -> alt.TitleParams:
+def _title(key: str, lang: str | None, *, gaps: bool = False) -> alt.TitleParams:
+    """A chart's title; ``gaps``: with the subtitle that explains the gaps hidden numbers leave in a line."""
+    if gaps:
+        return alt.TitleParams(t(key, lang), anchor="start", subtitle=t("charts.gaps", lang), subtitleFontSize=10)
     return alt.TitleParams(t(key, lang), anchor="start")
 
 
@@ -115,7 +119,8 @@ def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: boo
     base = alt.Chart().encode(x=x, xOffset=alt.XOffset("site_name:N", sort=sites), tooltip=tooltip)
     bars = base.mark_bar().encode(y=alt.Y("count:Q", title=t("charts.axis.people", lang)), color=color)
     if pickable:
-        pick = alt.selection_point(name=SITE_PICK, fields=["site"], on="click")
+        # A click on a total bar is ignored: the total is no site to narrow the other charts to.
+        pick = alt.selection_point(name=SITE_PICK, fields=["site"], on=_CLICK_NOT_ON_TOTAL)
         bars = bars.add_params(pick).encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
         _y=_baseline("count")).encode(y="_y:Q", text="count_label:N")
@@ -132,7 +137,7 @@ def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: boo
 def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
     """Cumulative actual (solid line with points) against the cumulative target (dashed) per site.
 
-    ``progress``: ``analysis.progress``. A hidden actual is a gap in the line, its label at the baseline.
+    ``progress``: ``analysis.progress``. A hidden actual is a gap in the line (the subtitle says so).
     """
     frame = _with_site_name(progress, lang)
     sites = _order(frame, "site_name")
@@ -147,18 +152,17 @@ def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.La
         x=x, y=alt.Y("actual:Q", title=y_title), color=color, tooltip=tooltip)
     target = alt.Chart().mark_line(strokeDash=[4, 3], opacity=0.7).encode(
         x=x, y=alt.Y("target:Q", title=y_title), color=color, tooltip=tooltip)
-    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(
-        "datum.actual_suppressed").encode(x=x, y=alt.datum(0), text="actual_label:N", color=color)
-    return alt.layer(target, actual, hidden, data=_data(frame)).properties(
-        title=_title("charts.progress.title", lang), width=_WIDTH)
+    return alt.layer(target, actual, data=_data(frame)).properties(
+        title=_title("charts.progress.title", lang, gaps=True), width=_WIDTH)
 
 
 # --- 3. flow over time ----------------------------------------------------------------------------
 
 
-def _monthly_lines(sites: list[str], value: str, label: str, suppressed: str, extra: list[alt.Tooltip],
+def _monthly_lines(sites: list[str], value: str, label: str, extra: list[alt.Tooltip],
                    lang: str | None, *, partial: bool = False) -> alt.LayerChart:
-    """A line per site over months; a hidden (suppressed) month shows its label at the baseline.
+    """A line per site over months; a hidden (suppressed) month is a gap in its line (the title's
+    subtitle says so: labels at the baseline of every gap would bury the lines).
 
     ``partial``: the data has a ``partial`` column marking the month still running (hollow point).
     """
@@ -170,16 +174,14 @@ def _monthly_lines(sites: list[str], value: str, label: str, suppressed: str, ex
     y = alt.Y(f"{value}:Q", title=t("charts.axis.people", lang))
     line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
         x=x, y=y, color=color, tooltip=tooltip)
-    hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(f"datum.{suppressed}").encode(
-        x=x, y=alt.datum(0), text=f"{label}:N", color=color, tooltip=tooltip)
     if not partial:
-        return alt.layer(line, hidden)
+        return alt.layer(line)
     # A month still running is a hollow point off the line, so it does not read as a sudden drop.
     note = alt.Tooltip("partial_note:N", title=t("charts.axis.month", lang))
     running = alt.Chart().mark_point(filled=False, size=40).transform_filter("datum.partial").transform_calculate(
         partial_note=json.dumps(t("charts.partial_month", lang), ensure_ascii=False)).encode(
         x=x, y=y, color=color, tooltip=[*tooltip, note])
-    return alt.layer(line.transform_filter("!datum.partial"), running, hidden)
+    return alt.layer(line.transform_filter("!datum.partial"), running)
 
 _FLOW = ("referrals", "escorts", "closures")
 
@@ -198,11 +200,11 @@ def flow_chart(flow: pl.DataFrame, *, lang: str | None = None) -> alt.FacetChart
     sites = _order(frame, "site_name")
     measures = [_name("charts.flow", m, lang) for m in _FLOW]
     extra = [alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang))]
-    layered = _monthly_lines(sites, "value", "label", "suppressed", extra, lang, partial=True).properties(
+    layered = _monthly_lines(sites, "value", "label", extra, lang, partial=True).properties(
         width=_WIDTH, height=140)
     return layered.facet(
         row=alt.Row("measure_name:N", sort=measures, title=None), data=_data(frame),
-    ).properties(title=_title("charts.flow.title", lang))
+    ).properties(title=_title("charts.flow.title", lang, gaps=True))
 
 
 def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
@@ -225,7 +227,7 @@ def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) ->
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=8, angle=0).transform_calculate(
         _y=_baseline("share")).encode(y="_y:Q", text="share_label:N")
     return alt.layer(bars, text, data=_data(frame)).properties(
-        title=_title("charts.sources.title", lang), width=_WIDTH)
+        title=_title("charts.sources.title", lang), width=int(_WIDTH * 1.5))
 
 
 # --- 4. time to help ------------------------------------------------------------------------------
@@ -262,8 +264,8 @@ def time_to_help_chart(time_to_help: pl.DataFrame, *, lang: str | None = None) -
 def waiting_list_chart(waiting: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
     """Citizens waiting for a brobygger at each month's end, a line per site (``analysis.waiting_list``)."""
     frame = _with_site_name(waiting, lang)
-    return _monthly_lines(_order(frame, "site_name"), "waiting", "waiting_label", "waiting_suppressed", [],
-                          lang).properties(data=_data(frame), title=_title("charts.waiting.title", lang),
+    return _monthly_lines(_order(frame, "site_name"), "waiting", "waiting_label", [],
+                          lang).properties(data=_data(frame), title=_title("charts.waiting.title", lang, gaps=True),
                                            width=_WIDTH, height=160)
 
 
@@ -280,7 +282,8 @@ def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.Laye
     kinds = _order(frame, "kind_name")
     x = alt.X("week:Q", title=t("charts.axis.weeks", lang), scale=alt.Scale(domain=[0, 12]),
               axis=alt.Axis(values=[0, 4, 12]))
-    color = alt.Color("kind_name:N", sort=kinds, title=t("charts.axis.kind", lang))
+    color = alt.Color("kind_name:N", sort=kinds, title=t("charts.axis.kind", lang),
+                      scale=alt.Scale(scheme="tableau20"))  # more kinds than ten colours
     tooltip = [alt.Tooltip("kind_name:N", title=t("charts.axis.kind", lang)),
                alt.Tooltip("week:Q", title=t("charts.axis.weeks", lang)),
                alt.Tooltip("survival_label:N", title=t("charts.lasting.share", lang)),
@@ -304,15 +307,16 @@ def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.Laye
 def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
     """Mean paired change per instrument (and mode, when shown) with its 95 % confidence interval.
 
-    ``analysis.outcomes``. Every row shows "n = <its label>" right of its interval; a row whose
-    statistics are hidden (fewer than ``min_count`` pairs) shows it at zero instead of a point.
+    ``analysis.outcomes``. Every row shows "n = <its label>" in a column right of the plot; a row
+    whose statistics are hidden (fewer than ``min_count`` pairs) has no point or interval.
     """
     frame = _named(_named(outcomes, "instrument", "instrument", lang), "mode", "charts.mode", lang)
     instruments = _order(frame, "instrument_name")
     modes = _order(frame, "mode_name")
     y = alt.Y("instrument_name:N", sort=instruments, title=t("charts.axis.instrument", lang))
     y_offset = alt.YOffset("mode_name:N", sort=modes)
-    color = alt.Color("mode_name:N", sort=modes, title=t("charts.axis.mode", lang))
+    color = alt.Color("mode_name:N", sort=modes, title=t("charts.axis.mode", lang),
+                      legend=alt.Legend(orient="bottom"))  # the right edge holds the n column
     change = t("charts.outcomes.change", lang)
     tooltip = [alt.Tooltip("instrument_name:N", title=t("charts.axis.instrument", lang)),
                alt.Tooltip("mode_name:N", title=t("charts.axis.mode", lang)),
@@ -326,9 +330,8 @@ def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.La
     zero = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2]).encode(x=alt.datum(0))
     interval = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=change), x2="ci_high:Q")
     point = base.mark_point(filled=True, size=60).encode(x=alt.X("mean_change:Q", title=change))
-    n_text = base.mark_text(align="left", dx=4, fontSize=9).transform_calculate(
-        _x="datum.ci_high == null ? 0 : datum.ci_high", _n="'n = ' + datum.n_label").encode(
-        x="_x:Q", text="_n:N")
+    n_text = base.mark_text(align="left", dx=6, fontSize=9).transform_calculate(
+        _n="'n = ' + datum.n_label").encode(x=alt.value(_WIDTH), text="_n:N")  # a column right of the plot
     return alt.layer(zero, interval, point, n_text, data=_data(frame)).properties(
         title=_title("charts.outcomes.title", lang), width=_WIDTH)
 

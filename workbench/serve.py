@@ -58,7 +58,7 @@ CULL_IDLE_TIMEOUT = 1800
 CULL_INTERVAL = 120
 #: Seconds to wait for a cell's output after it has finished (Voila's default is 4).
 IOPUB_TIMEOUT = 30
-DEMO_CONFIG = {"user_name": "Demo Koordinator", "site": "ODE", "language": "da"}
+DEMO_CONFIG = {"user_name": "Demo Koordinator", "site": "ODE", "lead_name": "Demo Projektleder", "language": "da"}
 
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,256}")
 

@@ -6,6 +6,8 @@
 - ``browser`` (session): Debian's Chromium through Playwright (``make test`` installs it).
 - ``context``/``page``: a tall Danish browser window; ``offsite`` records every request and
   websocket, aborts any that would leave 127.0.0.1, and fails the test if one was tried.
+- ``watched_page``: a page of that context that records every traceback ever shown in it (even
+  for a moment) and every dialog it opened (dismissed); checked again when the test ends.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -255,6 +258,74 @@ def context(browser: object, offsite: Offsite) -> Iterator[object]:
 @pytest.fixture
 def page(context: object) -> object:
     return context.new_page()  # type: ignore[attr-defined]
+
+
+# Catches a traceback even if it is shown for a moment only: every node added or text changed
+# is checked as it lands in the page.
+WATCH_TRACEBACKS = """
+window.__wbTracebacks = [];
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    const nodes = m.type === "characterData" ? [m.target] : Array.from(m.addedNodes);
+    for (const n of nodes) {
+      const text = n.textContent || "";
+      if (text.includes("Traceback")) window.__wbTracebacks.push(text.slice(0, 2000));
+    }
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+@dataclass
+class WatchedPage:
+    """A page that records each traceback it ever shows and each dialog it opens (dismissing it)."""
+
+    page: Any
+    dialogs: list[str] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, context: Any) -> WatchedPage:
+        """A new page of ``context``, watched from its first document on."""
+        context.add_init_script(WATCH_TRACEBACKS)
+        watched = cls(context.new_page())
+        watched.page.on("dialog", watched._on_dialog)
+        return watched
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def check(self) -> None:
+        """No traceback shown now or at any point so far; no dialog ever opened."""
+        assert "Traceback" not in self.page.inner_text("body")
+        seen = self.page.evaluate("window.__wbTracebacks || []")
+        assert seen == [], f"a traceback was shown in the page: {seen[0][:500]}"
+        assert self.dialogs == [], f"the page opened a dialog: {self.dialogs}"
+
+    def shot(self, path: Path) -> Path:
+        """A screenshot of the whole dashboard.
+
+        Voila's lab template scrolls inside ``#rendered_cells``, not the document, so a ``full_page``
+        screenshot alone stops at the window's height: the window is made as tall as the content first.
+        """
+        height = self.page.evaluate(
+            "() => Math.max(document.documentElement.scrollHeight,"
+            " ...Array.from(document.querySelectorAll('body *'), (e) => e.scrollHeight))")
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            self.page.set_viewport_size(size)
+        return path
+
+
+@pytest.fixture
+def watched_page(context: Any) -> Iterator[WatchedPage]:
+    """A ``WatchedPage`` of ``context``; checked once more when the test ends."""
+    watched = WatchedPage.open(context)
+    yield watched
+    watched.check()
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,30 +43,23 @@ TAB = {key: da(f"ui.tab.{key}") for key in ("overview", "volunteers", "intake", 
 TAB_CSS = {"overview": ".wb-overview", "volunteers": ".wb-volunteers", "intake": ".wb-intake",
            "case": ".wb-case", "communities": ".wb-communities"}
 
-# Catches a traceback even if it is shown for a moment only: every node added or text changed
-# is checked as it lands in the page.
-WATCH_TRACEBACKS = """
-window.__wbTracebacks = [];
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    const nodes = m.type === "characterData" ? [m.target] : Array.from(m.addedNodes);
-    for (const n of nodes) {
-      const text = n.textContent || "";
-      if (text.includes("Traceback")) window.__wbTracebacks.push(text.slice(0, 2000));
-    }
-  }
-}).observe(document, {subtree: true, childList: true, characterData: true});
-"""
-
 
 @dataclass
 class Dashboard:
-    """One open coordinator page and what it has shown so far."""
+    """One open coordinator page (a ``watched_page``: tracebacks and dialogs recorded)."""
 
-    page: Any
+    watched: Any
     server: Any
     shots: Path
-    dialogs: list[str] = field(default_factory=list)
+
+    @property
+    def page(self) -> Any:
+        return self.watched.page
+
+    @property
+    def dialogs(self) -> list[str]:
+        dialogs: list[str] = self.watched.dialogs
+        return dialogs
 
     # -- navigation ----------------------------------------------------------------------------
 
@@ -99,31 +91,17 @@ class Dashboard:
 
     def check_page(self) -> None:
         """No traceback shown now or at any point so far; no dialog ever opened."""
-        assert "Traceback" not in self.page.inner_text("body")
-        seen = self.page.evaluate("window.__wbTracebacks || []")
-        assert seen == [], f"a traceback was shown in the page: {seen[0][:500]}"
-        assert self.dialogs == [], f"the page opened a dialog: {self.dialogs}"
+        self.watched.check()
 
     def shot(self, name: str) -> Path:
-        path = self.shots / name
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
+        return self.watched.shot(self.shots / name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def dash(server: Any, context: Any, screenshots: Path) -> Iterator[Dashboard]:
-    """A dashboard page that records dialogs (dismissing them) and watches for tracebacks."""
-    context.add_init_script(WATCH_TRACEBACKS)
-    page = context.new_page()
-    board = Dashboard(page, server, screenshots)
-
-    def on_dialog(dialog: Any) -> None:
-        board.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    yield board
-    board.check_page()
+def dash(server: Any, watched_page: Any, screenshots: Path) -> Dashboard:
+    """A dashboard page that records dialogs (dismissing them) and watches for tracebacks
+    (``watched_page`` checks both again when the test ends)."""
+    return Dashboard(watched_page, server, screenshots)
 
 
 def case_count(server: Any) -> int:

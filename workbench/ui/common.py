@@ -316,6 +316,8 @@ STYLE = """
 .wb-section { margin-top: 12px; }
 .wb-row { display: grid; gap: 0 12px; width: 100%; align-items: center; }
 .wb-row .wb-cell { overflow-wrap: anywhere; }
+a.wb-download { display: inline-block; margin-right: 12px; padding: 4px 10px; border: 1px solid #1976d2;
+  border-radius: 3px; color: #1976d2; text-decoration: none; }
 </style>
 """
 

@@ -1,7 +1,8 @@
 """The project lead's dashboard: every site, charts that follow the filters, targets, export.
 
 ``lead_app()`` is all ``dashboards/projektleder.ipynb`` calls. The lead is named by
-``config.json``'s ``user_name`` (until users and roles arrive); every site is visible.
+``config.json``'s ``lead_name`` (else its ``user_name``, until users and roles arrive); every
+site is visible.
 
 Charts come from ``workbench.charts`` (built on ``workbench.analysis``'s aggregated,
 suppressed tables): no row-level data reaches the page. The funnel is an Altair
@@ -12,8 +13,10 @@ server. The other charts are rendered on the server to inline SVG by vl-convert.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import logging
+import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -368,11 +371,28 @@ class LeadApp:
             svg_path.write_text(self.svgs[view], "utf-8")
             png_path.write_bytes(charts.to_png(self.charts[view]))
             written += [svg_path, png_path]
+        bundle = folder / f"{stem}.zip"
+        with zipfile.ZipFile(bundle, "w") as archive:
+            for path in written:
+                archive.write(path, path.name)
+        written.append(bundle)
         self.last_export = written
         items = "".join(f"<li><code>{esc(p)}</code></li>" for p in written)
+        links = " ".join(_download_link(path, t(f"ui.lead.download.{path.suffix[1:]}"))
+                         for path in (written[0], bundle))
         self.export_feedback.value = (f'<div class="wb-ok" role="status">{esc(t("ui.lead.exported", n=len(written)))}'
-                                      f"</div><ul>{items}</ul>")
+                                      f'</div><ul>{items}</ul><p class="wb-lead-downloads">{links}</p>')
         return written
+
+
+_MEDIA_TYPES = {".html": "text/html", ".zip": "application/zip"}
+
+
+def _download_link(path: Path, label: str) -> str:
+    """A link that hands the browser a copy of ``path`` (inlined: the page may run on another machine)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<a class="wb-download" download="{esc(path.name)}" '
+            f'href="data:{_MEDIA_TYPES[path.suffix]};base64,{data}">{esc(label)}</a>')
 
 
 def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
@@ -384,7 +404,7 @@ def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None)
     chosen = dict(settings or config.user_config(root))
     if chosen.get("language") in LANGUAGES:
         set_language(str(chosen["language"]))
-    actor = config.actor(root, chosen.get("user_name") or None)
+    actor = config.actor(root, chosen.get("lead_name") or chosen.get("user_name") or None)
     prepared = coordinator._prepared.pop(str(root), None)
     if prepared is not None:
         prepared.actor = actor

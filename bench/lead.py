@@ -71,9 +71,9 @@ def report(result: dict[str, object]) -> None:
     per_view: dict[str, list[float]] = result["per_view"]  # type: ignore[assignment]
     redraws: list[float] = result["redraws"]  # type: ignore[assignment]
     print(f"\n{result['cases']:,} cases")
-    print(f"  imports {result['imports']:.2f} s; JupyterChart bundle {result['bundle']:.2f} s; "
+    print(f"  imports {result['imports']:.2f} s; JupyterChart bundle + vl-convert warm-up {result['bundle']:.2f} s; "
           f"store + frames {result['frames']:.2f} s   (all three before the page request in a preheated kernel)")
-    print(f"  page built with every chart: {result['first']:.2f} s (first, incl. vl-convert start); "
+    print(f"  page built with every chart: {result['first']:.2f} s (first); "
           f"redraw after a filter change: {', '.join(f'{r:.2f} s' for r in redraws)}")
     print("  per chart (table + spec / SVG):")
     for view, (built, svg) in per_view.items():

@@ -179,7 +179,7 @@ def test_outcomes_chart_holds_mean_change_and_interval(wb: Workbench) -> None:
 
 def svg_texts(chart: Any) -> list[str]:
     """The text nodes of a chart drawn to SVG: what a reader of the page or the export sees."""
-    return [html.unescape(x) for x in re.findall(r"<text[^>]*>([^<]*)</text>", c.to_svg(chart))]
+    return [html.unescape(x) for x in re.findall(r"<(?:text|tspan)[^>]*>([^<]+)<", c.to_svg(chart))]  # lines of a subtitle are tspans
 
 
 def test_funnel_prints_the_total_conversion_from_referral(wb: Workbench) -> None:
@@ -224,6 +224,16 @@ def test_only_a_sites_bars_can_be_picked_in_the_funnel(wb: Workbench) -> None:
     assert param["name"] == c.SITE_PICK and param["select"]["fields"] == ["site"]
     assert param["select"]["on"] == "click[!(event.item && event.item.datum && event.item.datum.is_total)]"
     assert "params" not in c.funnel_chart(a.funnel(wb.frames)).to_dict()  # the export's funnel: no selection
+
+
+def test_an_exported_chart_prints_the_filters_and_the_date_under_its_title(wb: Workbench) -> None:
+    flow = c.flow_chart(a.flow(wb.frames))
+    alone = c.stamped(flow, "Steder: ODE", datetime(2026, 9, 30, 14, 5))
+    shown = svg_texts(alone)
+    assert "Filtre: Steder: ODE" in shown and "Dannet: 30-09-2026 14:05" in shown
+    assert "Flow pr. måned og sted" in shown and "Et hul i en linje er et skjult tal: for få personer til at vise." in shown
+    assert "Filtre: Steder: ODE" not in svg_texts(flow)  # the page's own chart is left as it was
+    assert rows(alone) == rows(flow)
 
 
 def test_volunteers_chart_holds_the_pipeline(wb: Workbench) -> None:
@@ -276,7 +286,7 @@ def test_svg_png_and_report(wb: Workbench) -> None:
     assert svg.lstrip().startswith("<svg") and "Brobygget" in svg
     assert c.to_png(charts["volunteers"]).startswith(b"\x89PNG")
     page = c.report_html(charts, "Steder: ODE, SVE; periode 2026-01-01 – 2026-09-30", datetime(2026, 9, 30, 14, 5))
-    assert "Steder: ODE, SVE; periode 2026-01-01 – 2026-09-30" in page and "2026-09-30 14:05" in page
+    assert "Steder: ODE, SVE; periode 2026-01-01 – 2026-09-30" in page and "30-09-2026 14:05" in page
     assert page.count("<svg") == len(charts)
     stripped = page.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', "")

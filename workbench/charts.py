@@ -33,6 +33,7 @@ from workbench.i18n import catalog, language, t
 __all__ = [
     "fast_build", "flow_chart", "funnel_chart", "lasting_chart", "outcomes_chart", "progress_chart", "referral_sources_chart",
     "report_html", "time_to_help_chart", "to_png", "to_svg", "to_svgs", "values", "volunteers_chart", "waiting_list_chart",
+    "stamped", "warm_up",
 ]
 
 _TOTAL = "total"
@@ -388,6 +389,11 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return str(vlc.vegalite_to_svg(chart.to_dict(validate=False), vl_version=_vl_version()))
 
 
+def warm_up() -> None:
+    """Render one tiny chart so vl-convert's engine is started before a page needs it."""
+    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q"))
+
+
 def to_svgs(charts: Mapping[str, alt.TopLevelMixin]) -> dict[str, str]:
     """Several charts as SVG at once: vl-convert renders outside the GIL, so threads overlap."""
     from concurrent.futures import ThreadPoolExecutor
@@ -419,11 +425,30 @@ _STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
           "svg{max-width:100%;height:auto}")
 
 
+def _when(created: datetime | date) -> str:
+    """A creation time as Danish users write it (dd-mm-åååå, with the time of day if known)."""
+    return created.strftime("%d-%m-%Y %H:%M") if isinstance(created, datetime) else created.strftime("%d-%m-%Y")
+
+
+def stamped(chart: alt.TopLevelMixin, filters_text: str, created: datetime | date, *,
+            lang: str | None = None) -> alt.TopLevelMixin:
+    """A copy of ``chart`` with the filters and the creation time printed under its title, so an
+    exported SVG or PNG says on its face what it shows (the report prints them once at the top)."""
+    copy = chart.copy(deep=True)
+    title = copy.to_dict(validate=False).get("title", {})
+    subtitle = title.get("subtitle", [])
+    lines = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    lines += [f"{t('charts.report.filters', lang)}: {filters_text or t('charts.report.no_filters', lang)}",
+              f"{t('charts.report.created', lang)}: {_when(created)}"]
+    copy.title = alt.TitleParams(title.get("text", ""), anchor="start", subtitle=lines, subtitleFontSize=10)
+    return copy
+
+
 def report_html(charts: Mapping[str, alt.TopLevelMixin], filters_text: str, created: datetime | date, *,
                 lang: str | None = None) -> str:
     """A self-contained HTML report: every chart as inline SVG under its heading (the dict's key),
     the filters and the creation date printed at the top. No scripts, no external resources."""
-    when = created.strftime("%Y-%m-%d %H:%M") if isinstance(created, datetime) else created.isoformat()
+    when = _when(created)
     parts = [
         "<!DOCTYPE html>", f'<html lang="{html.escape(lang or language())}">', "<head>", '<meta charset="utf-8">',
         f"<title>{html.escape(t('charts.report.title', lang))}</title>", f"<style>{_STYLE}</style>", "</head>",

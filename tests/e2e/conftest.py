@@ -63,9 +63,9 @@ class Server:
     def get(self, url: str, *, follow: bool = False) -> tuple[int, dict[str, str], str]:
         return fetch(url, follow=follow)
 
-    def render(self, *, token: bool = True, query: str = "") -> tuple[int, dict[str, str], str]:
-        """GET the dashboard page as a browser would, then shut the kernel it started down."""
-        status, headers, html = fetch(self.url(token=token, query=query))
+    def render(self, *, token: bool = True, query: str = "", notebook: str = NOTEBOOK) -> tuple[int, dict[str, str], str]:
+        """GET a dashboard page as a browser would, then shut the kernel it started down."""
+        status, headers, html = fetch(self.url(notebook, token=token, query=query))
         kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
         if kernel:
             request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel.group(1)}", data=b"",

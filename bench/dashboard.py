@@ -40,6 +40,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from workbench.ui.lead import VIEWS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -56,9 +58,7 @@ class Page:
 PAGES = {
     "coordinator": Page("koordinator.ipynb", (".wb-overview h3",), "the overview", 3.0),
     "lead": Page("projektleder.ipynb", (".wb-lead-chart-funnel svg .mark-rect path",
-                                        *(f".wb-lead-chart-{view} .wb-chart svg" for view in
-                                          ("progress", "flow", "sources", "time_to_help", "waiting", "lasting",
-                                           "outcomes", "volunteers"))),
+                                        *(f".wb-lead-chart-{view} .wb-chart svg" for view in VIEWS if view != "funnel")),
                  "every chart", 2.0),
 }
 PREHEATED = "Using pre-heated kernel"

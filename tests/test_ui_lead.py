@@ -78,12 +78,12 @@ def test_every_chart_section_draws_an_svg(app: LeadApp) -> None:
 
 
 def test_changing_the_site_filter_changes_the_numbers(app: LeadApp) -> None:
-    before = texts(app.svgs["funnel"])
+    before = texts(app.svg("funnel"))
     assert "ODE" in before and "AAR" in before
     app.f_sites.control.value = ("ODE",)
     assert app.feedback.value == ""
     assert app.filters.sites == ("ODE",)
-    after = texts(app.svgs["funnel"])
+    after = texts(app.svg("funnel"))
     assert after != before
     assert "AAR" not in after and "ODE" in after
     assert "Frivilligcenter Odense" in app.filter_text.value
@@ -101,13 +101,13 @@ def test_the_funnel_is_an_offline_jupyter_chart_of_aggregates_with_a_site_pick(a
 
 
 def test_a_site_picked_in_the_funnel_narrows_the_other_charts(app: LeadApp) -> None:
-    funnel, flow = app.svgs["funnel"], on_page(app, "flow")
+    funnel, flow = app.svg("funnel"), on_page(app, "flow")
     pick(app, "ODE")
     assert app.feedback.value == "" and app.focus == "ODE"
     assert "Frivilligcenter Odense" in app.focus_text.value and "Frivilligcenter Odense" in app.filter_text.value
     narrowed = on_page(app, "flow")
     assert narrowed != flow and "AAR" not in texts(narrowed) and "ODE" in texts(narrowed)
-    assert app.svgs["funnel"] == funnel  # the funnel keeps every site, so the lead can pick another
+    assert app.svg("funnel") == funnel  # the funnel keeps every site, so the lead can pick another
     pick(app, None)
     assert app.focus is None and on_page(app, "flow") == flow
 
@@ -141,7 +141,7 @@ def test_publication_mode_hides_small_cells_and_rounds(app: LeadApp) -> None:
     app.f_mode.control.value = "publication"
     assert app.feedback.value == ""
     assert app.mode == "publication"
-    svg = app.svgs["funnel"]
+    svg = app.svg("funnel")
     assert "&lt;8" in svg
     numbers = [int(x) for x in texts(svg) if x.isdigit()]
     assert numbers and all(n % 5 == 0 for n in numbers)
@@ -152,12 +152,12 @@ def test_a_refused_filter_shows_a_message_and_keeps_the_charts(app: LeadApp) -> 
     day = app.wb.frames.cases.group_by("referred_on").len().sort("len", "referred_on").row(0)[0]
     app.f_start.control.value = day.strftime("%d-%m-%Y")  # from that day on: allowed, drawn
     assert app.feedback.value == "" and app.filters.start == day
-    shown = app.svgs["funnel"]
+    shown = app.svg("funnel")
     app.f_end.control.value = day.strftime("%d-%m-%Y")
     assert t("ui.lead.error.too_few") in app.feedback.value.replace("&quot;", '"')
     assert "Traceback" not in app.feedback.value
     assert app.filters.end is None
-    assert app.svgs["funnel"] == shown
+    assert app.svg("funnel") == shown
     app.f_end.control.value = "31-02-2026"
     assert t("ui.fix_fields") in app.feedback.value
     assert t("input.date") in app.f_end.error.value

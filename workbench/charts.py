@@ -434,8 +434,8 @@ def stamped(chart: alt.TopLevelMixin, filters_text: str, created: datetime | dat
             lang: str | None = None) -> alt.TopLevelMixin:
     """A copy of ``chart`` with the filters and the creation time printed under its title, so an
     exported SVG or PNG says on its face what it shows (the report prints them once at the top)."""
-    copy = chart.copy(deep=True)
-    title = copy.to_dict(validate=False).get("title", {})
+    copy = chart.copy(deep=False)  # the data is shared; only the title is replaced
+    title = chart.title.to_dict() if isinstance(chart.title, alt.TitleParams) else {}
     subtitle = title.get("subtitle", [])
     lines = [subtitle] if isinstance(subtitle, str) else list(subtitle)
     lines += [f"{t('charts.report.filters', lang)}: {filters_text or t('charts.report.no_filters', lang)}",

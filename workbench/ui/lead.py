@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import logging
 import zipfile
 from collections.abc import Mapping
@@ -62,11 +63,13 @@ def _svg(svg: str) -> str:
     return f'<div class="wb-chart">{svg}</div>'
 
 
+@functools.cache
 def enable_offline_charts() -> None:
     """Bundle ``JupyterChart``'s JavaScript from vl-convert so no CDN is needed, and start
     vl-convert's renderer (its first SVG costs about a second more than the next ones).
 
-    Takes 2-3 s once per kernel, so the dashboard notebook does it before the page request.
+    Takes 2-3 s once per kernel (later calls return at once), so the dashboard notebook does it
+    before the page request.
     """
     alt.JupyterChart.enable_offline()
     charts.warm_up()
@@ -91,7 +94,6 @@ class LeadApp:
         self.focus: str | None = None  # a site picked in the funnel: narrows the other charts
         self.mode = "standard"
         self.charts: dict[str, alt.TopLevelMixin] = {}
-        self.svgs: dict[str, str] = {}
 
         sites = wb.store.frame("sites")
         self.site_names = {r["id"]: r["name"] for r in sites.iter_rows(named=True)}
@@ -305,16 +307,19 @@ class LeadApp:
         self._draw_all([view])
 
     def _draw_all(self, views: list[str]) -> None:
-        """Build the views' charts, render the SVGs side by side, and show them."""
+        """Build the views' charts and show them: the funnel in the browser, the others as SVG
+        rendered side by side here."""
         with charts.fast_build():
             built = {view: self.build(view) for view in views}
-        svgs = charts.to_svgs(built)
-        for view, chart in built.items():
-            self.charts[view], self.svgs[view] = chart, svgs[view]
-            if view == "funnel":
-                self._show_funnel(chart)
-            else:
-                self.outputs[view].value = _svg(svgs[view])
+        self.charts.update(built)
+        if "funnel" in built:
+            self._show_funnel(built.pop("funnel"))
+        for view, svg in charts.to_svgs(built).items():
+            self.outputs[view].value = _svg(svg)
+
+    def svg(self, view: str) -> str:
+        """A shown view's chart as SVG, as an export or a test reads it (the funnel's is drawn in the browser)."""
+        return charts.to_svg(self.charts[view])
 
     def _show_funnel(self, chart: alt.TopLevelMixin) -> None:
         """The funnel is drawn in the browser (offline bundle), where a click on a bar picks a site."""

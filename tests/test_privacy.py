@@ -157,3 +157,102 @@ def test_audit_names_fields_but_never_values(wb: Workbench) -> None:
     trail = json.dumps(list(wb.store.audit_trail()), ensure_ascii=False)
     assert NAME not in trail and PHONE not in trail and NOTE not in trail
     assert "display_name" in trail
+
+
+# -- erasure on a real, compacted demo store ----------------------------------------------------
+
+def _long_values(wb: Workbench, citizen_id: str) -> list[str]:
+    """Every personal value of one citizen longer than 12 bytes (polars keeps those in shared buffers)."""
+    citizen = wb.store.get("citizens", citizen_id) or {}
+    contact = wb.store.get("contacts", citizen_id) or {}
+    values = [citizen["display_name"], *(contact.get(k) for k in ("phone", "email", "address"))]
+    for case in wb.store.find("cases", "citizen_id", citizen_id):
+        values += [e["text"] for e in wb.store.find("events", "case_id", case["id"]) if e.get("text")]
+    return [v for v in values if v and len(v.encode()) > 12]
+
+
+@pytest.fixture
+def demo_store(tmp_path: Path) -> tuple[Workbench, list[str], list[str]]:
+    """A 300-case demo store, compacted, and three citizens whose name, e-mail and address are long and theirs alone."""
+    from collections import Counter
+
+    from workbench.demo import generate
+
+    wb = _open(tmp_path / "data")
+    generate(wb, 300, seed=11)
+    names = Counter(wb.store.frame("citizens").get_column("display_name").to_list())
+    chosen = [row["id"] for row in wb.store.frame("citizens").iter_rows(named=True)
+              if names[row["display_name"]] == 1 and len(row["display_name"].encode()) > 12][:3]
+    for n, citizen_id in enumerate(chosen):  # demo citizens give one way of contact; these give all three
+        wb.update_contact(citizen_id, phone=f"+45 61 7{n} 88 99", email=f"borger.nummer.{n}@eksempel-kommune.dk",
+                          address=f"Langelinie Allé {n + 10}, 5230 Odense M")
+    wb.store.compact()  # every citizen now lives in the snapshot and its Arrow copy
+    values = {row["id"]: _long_values(wb, row["id"]) for row in wb.store.frame("citizens").iter_rows(named=True)}
+    # Demo notes repeat across citizens: search only for what is one citizen's alone.
+    seen = Counter(value for found in values.values() for value in set(found))
+    assert all(len([v for v in values[cid] if seen[v] == 1]) >= 3 for cid in chosen) and len(chosen) == 3
+    secrets = [value for cid in chosen for value in values[cid] if seen[value] == 1]
+    return wb, chosen, secrets
+
+
+def _leftovers(root: Path, secrets: list[str]) -> list[tuple[str, str]]:
+    """Every (file, value) pair where an erased value's bytes are still found."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [(str(path.relative_to(root)), s) for s in secrets if s.encode() in data]
+    return found
+
+
+def test_erasure_leaves_no_byte_of_long_values_in_any_file(demo_store: tuple[Workbench, list[str], list[str]],
+                                                           tmp_path: Path) -> None:
+    wb, chosen, secrets = demo_store
+    root = tmp_path / "data"
+    assert _leftovers(root, secrets)  # the search finds them before the erasure
+    for citizen_id in chosen:
+        wb.erase_citizen(citizen_id)
+    assert _leftovers(root, secrets) == []
+    wb.store.compact()
+    assert _leftovers(root, secrets) == []
+    reopened = _open(root)  # a restart reads the Arrow copies again
+    assert reopened.frames.cases.height == 300
+    assert _leftovers(root, secrets) == []
+    assert reopened.check().sound
+
+
+def test_erasure_holds_after_restoring_an_older_backup(demo_store: tuple[Workbench, list[str], list[str]],
+                                                       tmp_path: Path) -> None:
+    wb, chosen, secrets = demo_store
+    backup = wb.backup(tmp_path / "before.json")
+    for citizen_id in chosen:
+        wb.erase_citizen(citizen_id)
+    assert wb.restore(backup) == 3
+    assert _leftovers(tmp_path / "data", secrets) == []
+    assert _leftovers(tmp_path / "data", secrets) == []
+    assert _open(tmp_path / "data").check().sound
+
+
+@pytest.mark.parametrize("command", ["backup", "export"])
+def test_personal_copies_are_never_written_into_the_data_folder(demo_store: tuple[Workbench, list[str], list[str]],
+                                                                 tmp_path: Path, command: str) -> None:
+    """A copy inside the data folder would survive an erasure there; it is refused with a message."""
+    from workbench.privacy import write_export
+
+    wb, chosen, _secrets = demo_store
+    target = tmp_path / "data" / "copy.json"
+    with pytest.raises(workbench.InvalidInput) as refused:
+        if command == "backup":
+            wb.backup(target)
+        else:
+            write_export(wb, chosen[0], target, "json")
+    assert "datamappen" in refused.value.message
+    assert not target.exists()
+
+
+def test_access_export_holds_the_audit_of_the_citizens_questionnaires(wb: Workbench) -> None:
+    case = _journey(wb, NAME, NOTE)
+    export = wb.export_citizen(case["citizen_id"])
+    measure_ids = {m["id"] for m in export["cases"][0]["measures"]}
+    assert measure_ids
+    assert {a["entity_id"] for a in export["audit"] if a["entity"] == "measures"} == measure_ids

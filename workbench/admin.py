@@ -15,7 +15,7 @@ import polars as pl
 from workbench.errors import InvalidInput, StoreError, WorkbenchError
 from workbench.frames import case_status
 from workbench.i18n import t
-from workbench.privacy import erase_in_tables, read_ledger
+from workbench.privacy import erase_in_tables, read_ledger, refuse_inside_data
 from workbench.schema import SCHEMA_VERSION, TABLES
 from workbench.store.journal import write_atomic
 from workbench.workflow import replay
@@ -29,6 +29,7 @@ BACKUP_FORMAT = "brobygning-workbench-backup"
 def backup(wb: Workbench, target: Path) -> Path:
     """Write a consistent copy of every table (and the audit trail) to one JSON file."""
     target = Path(target)
+    refuse_inside_data(Path(wb.store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
     tables = wb.store.export_tables()

@@ -112,7 +112,7 @@ def _collect(wb: Workbench, citizen_id: str) -> dict[str, Any]:
         return {"citizen": citizen, "contact": store.get("contacts", citizen_id), "cases": cases}
 
     data: dict[str, Any] = wb.store.transact(wb.actor, build)
-    ids = {citizen_id, *(c["id"] for c in data["cases"])}
+    ids = {citizen_id, *(c["id"] for c in data["cases"]), *(m["id"] for c in data["cases"] for m in c["measures"])}
     data["audit"] = [a for a in wb.store.audit_trail() if a["entity_id"] in ids]
     data["exported_on"] = wb._today().isoformat()
     return data
@@ -149,10 +149,18 @@ def export_citizen_csv(wb: Workbench, citizen_id: str) -> str:
     return buffer.getvalue()
 
 
+def refuse_inside_data(root: Path, target: Path) -> None:
+    """Refuse a personal copy (backup, access export) inside the data folder: an erasure would miss it."""
+    data, where = Path(root).resolve(), Path(target).resolve()
+    if where == data or data in where.parents:
+        raise InvalidInput("backup.inside_data", field="to", root=str(data))
+
+
 def write_export(wb: Workbench, citizen_id: str, target: Path, fmt: str) -> Path:
     """Write the access-request export to ``target`` (json or csv), refusing to overwrite."""
     if fmt not in ("json", "csv"):
         raise InvalidInput("input.choice", field="format")
+    refuse_inside_data(Path(wb.store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
     text = (json.dumps(export_citizen(wb, citizen_id), ensure_ascii=False, indent=1) if fmt == "json"

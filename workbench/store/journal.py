@@ -565,7 +565,10 @@ class JournalStore:
         checksums = {}
         for name, frame in frames.items():
             frame.write_ndjson(work / f"{name}.ndjson")
-            frame.write_ipc(work / f"{name}.arrow", compression="uncompressed")
+            # The oldest Arrow layout (offsets + one data buffer) holds only the bytes the rows use.
+            # polars' default string views keep sharing the buffers of rows filtered out or replaced,
+            # so an erased name would live on in the Arrow copy.
+            frame.write_ipc(work / f"{name}.arrow", compression="uncompressed", compat_level=pl.CompatLevel.oldest())
             for path in (work / f"{name}.ndjson", work / f"{name}.arrow"):
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())

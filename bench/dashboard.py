@@ -359,7 +359,7 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         for key, seconds in results[-1].tabs.items():
             shown = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
             print(f"first opening of the {key} tab (load {len(results)}): {shown}")
-        print(f"server side alone (HTTP GET of the page, no browser): "
+        print("server side alone (HTTP GET of the page, no browser): "
               + ", ".join(f"{r:.2f} s" for r in renders)
               + f"  (median {statistics.median(renders):.2f} s)")
         print("\nmemory (RSS):")

@@ -24,7 +24,14 @@ from workbench import analysis as a
 from workbench import frames as fr
 from workbench.demo import generate
 from workbench.service import Workbench
-from workbench.suppression import HIDDEN_LABEL, NO_RATE_LABEL, PUBLICATION, STANDARD, SuppressionPolicy, is_small
+from workbench.suppression import (
+    HIDDEN_LABEL,
+    NO_RATE_LABEL,
+    PUBLICATION,
+    STANDARD,
+    SuppressionPolicy,
+    is_small,
+)
 
 TODAY = date(2026, 9, 30)
 OPEN = SuppressionPolicy(1)  # counts below 1 are suppressed: none; for checking the arithmetic

@@ -29,7 +29,7 @@ COUNT_FIELDS = ("count", "actual", "value", "n", "volunteers", "referrals", "wai
 
 def _case(wb: Workbench, site: str, volunteer: str, community: str, start: date, number: int,
           scores: tuple[list[int], list[int]] | None) -> None:
-    day = lambda n: date.fromordinal(start.toordinal() + n)  # noqa: E731
+    day = lambda n: date.fromordinal(start.toordinal() + n)
     case = wb.open_referral(site_id=site, citizen={"display_name": f"Borger {site}{number}",
                                                    "birth_year": 1950 + 5 * number, "referral_source": "doctor"},
                             consents=CONSENTS, on=start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import pytest
@@ -92,7 +93,7 @@ def test_table_covers_exactly_7_to_35() -> None:
 
 def test_table_is_strictly_increasing() -> None:
     values = [ins.SWEMWBS_CONVERSION[raw] for raw in range(7, 36)]
-    assert all(a < b for a, b in zip(values, values[1:]))
+    assert all(a < b for a, b in itertools.pairwise(values))
 
 
 def test_table_end_points_equal_raw() -> None:

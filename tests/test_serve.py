@@ -28,7 +28,7 @@ def _options(command: list[str]) -> dict[str, list[str]]:
 
 def test_command_runs_voila_on_the_dashboards_folder_on_localhost_only() -> None:
     command = serve.build_command(DASHBOARDS, port=8999)
-    assert command[:4] == [sys.executable, "-m", "voila", str(DASHBOARDS.resolve())]
+    assert command[:4] == [sys.executable, "-m", "workbench.serving.voila_app", str(DASHBOARDS.resolve())]
     options = _options(command)
     assert options["Voila.ip"] == ["127.0.0.1"]
     assert options["Voila.port"] == ["8999"]
@@ -69,7 +69,7 @@ def test_token_never_appears_on_the_command_line(tmp_path: Path) -> None:
     serve.write_token(tmp_path, token)
     command = serve.build_command(DASHBOARDS)
     assert not any(token in arg for arg in command)
-    assert not any(arg.startswith("--Voila.token") or arg.startswith("--token") for arg in command)
+    assert not any(arg.startswith(("--Voila.token", "--token")) for arg in command)
     env = serve.build_env(tmp_path, base={})
     assert Path(env["JUPYTER_TOKEN_FILE"]).read_text("ascii") == token
 
@@ -116,7 +116,7 @@ def test_template_links_nothing_outside_the_server() -> None:
 
     text = (serve.jupyter_dir() / "voila" / "templates" / "brobygning" / "index.html.j2").read_text("utf-8")
     assert "extends 'lab/index.html.j2'" in text
-    rendered_part = re.sub(r"\{#.*?#\}", "", text, flags=re.S)  # Jinja comments are never sent
+    rendered_part = re.sub(r"\{#.*?#\}", "", text, flags=re.DOTALL)  # Jinja comments are never sent
     assert "https://" not in rendered_part and "cdn." not in rendered_part
     assert "super.super()" in rendered_part  # skips lab's block with the Font Awesome links
 

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
+from widget_tree import walk
 
 import workbench
-from widget_tree import walk
 from workbench.service import Workbench
 from workbench.ui.app import CoordinatorApp
 from workbench.ui.overview import worklists
-from workbench.workflow import EventKind
 
 TODAY = date(2026, 6, 1)
 EVIL = "<img src=x onerror=alert(1)>"
@@ -225,3 +224,52 @@ def test_overview_lists_what_is_due(wb: Workbench) -> None:
     app = CoordinatorApp(wb, "ODE")
     html = " ".join(w.value for w in walk(app.overview.widget) if isinstance(w, widgets.HTML))
     assert "Venter Vera" in html and "overskredet med 2 dage" in html
+
+
+DANISH_NAMES = ["Zoë Zachariassen", "Åse Ågård", "Æbelø Æblerød", "Ólafur Ólafsson", "Øjvind Østergaard",
+                "Aage Berg", "Anna Andersen"]
+DANISH_ORDER = ["Anna Andersen", "Ólafur Ólafsson", "Zoë Zachariassen", "Æbelø Æblerød", "Øjvind Østergaard",
+                "Aage Berg", "Åse Ågård"]
+
+
+def _in_order(texts: list[str]) -> list[str]:
+    """The Danish test names in the order they appear in ``texts``."""
+    found = []
+    for text in texts:
+        found += [n for n in DANISH_NAMES if text.startswith(n) and n not in found]
+    return found
+
+
+def test_every_list_and_dropdown_of_people_and_communities_is_in_danish_order(tmp_path: Path) -> None:
+    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    for name in DANISH_NAMES:
+        wb.register_volunteer(site_id="ODE", name=name, status="active")
+        wb.add_community(site_id="ODE", name=name, organiser="Foreningen", postal_code="5000")
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    from widget_tree import listed_rows
+
+    assert _in_order([row[0] for row in listed_rows(app.volunteers.widget)]) == DANISH_ORDER
+    assert _in_order([row[0] for row in listed_rows(app.communities.widget)]) == DANISH_ORDER
+    app.open_case(case["id"])
+    _step(app, "volunteer_assigned")
+    assert _in_order([label for label, _ in _field(app, "volunteer_id").options]) == DANISH_ORDER
+    wb.assign(case["id"], "F000001")
+    app.case.refresh()
+    _step(app, "conversation_held")
+    assert _in_order([label for label, _ in _field(app, "community_id").options]) == DANISH_ORDER
+
+
+def test_a_search_typed_with_decomposed_letters_finds_the_person(wb: Workbench) -> None:
+    case = _case(wb, name="Kåre Ølund")
+    wb.register_volunteer(site_id="ODE", name="Kåre Brobygger", status="active")
+    app = CoordinatorApp(wb, "ODE")
+    from widget_tree import listed_rows
+
+    app.case.query.value = "Ka\u030are"
+    app.case._search()
+    assert [row[:2] for row in listed_rows(app.case.results)] == [[case["number"], "Kåre Ølund"]]
+    app.volunteers.search.value = "ka\u030aRE"
+    app.volunteers.refresh()
+    assert [row[0] for row in listed_rows(app.volunteers.widget)] == ["Kåre Brobygger"]

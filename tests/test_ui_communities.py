@@ -12,15 +12,14 @@ from typing import Any
 import ipywidgets as widgets
 import polars as pl
 import pytest
+from widget_tree import html_of, listed_rows, walk
 
 import workbench
-from widget_tree import html_of, listed_rows, walk
 from workbench.i18n import t
 from workbench.service import Workbench
 from workbench.ui.app import CoordinatorApp
 from workbench.ui.common import esc, fmt_date
 from workbench.ui.communities import CommunitiesTab
-
 
 XSS = "<img src=x onerror=alert(1)>"
 SAMPLE = Path(__file__).resolve().parents[1] / "docs" / "fællesskaber-eksempel.csv"

@@ -14,11 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
+from widget_tree import html_of
 
 import workbench
-from widget_tree import walk, html_of
 from workbench import i18n, instruments
 from workbench.i18n import t
 from workbench.service import Workbench

@@ -20,10 +20,10 @@ import pytest
 
 import workbench
 from workbench import demo, i18n
+from workbench.charts import SITE_PICK
 from workbench.i18n import t
 from workbench.instruments import SWEMWBS_COPYRIGHT
 from workbench.service import Workbench
-from workbench.charts import SITE_PICK
 from workbench.ui.lead import VIEWS, LeadApp, lead_app
 
 TODAY = date(2026, 5, 1)

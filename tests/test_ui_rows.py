@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-
 from widget_tree import html_of, listed_rows, walk
+
 from workbench.i18n import t
 from workbench.ui.common import RowList
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from widget_tree import html_of, listed_rows, walk
 
 import workbench
-from widget_tree import html_of, listed_rows, walk
 from workbench import i18n
 from workbench.i18n import t
 from workbench.service import Workbench

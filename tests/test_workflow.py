@@ -19,7 +19,16 @@ from hypothesis import strategies as st
 import workbench
 from workbench import frames
 from workbench.service import Workbench
-from workbench.workflow import ALLOWED, FOLLOW_UP_WEEKS, CaseState, EventKind, Status, apply, check, replay
+from workbench.workflow import (
+    ALLOWED,
+    FOLLOW_UP_WEEKS,
+    CaseState,
+    EventKind,
+    Status,
+    apply,
+    check,
+    replay,
+)
 
 K = EventKind
 S = Status

@@ -21,7 +21,7 @@ def html_of(widget: widgets.Widget) -> str:
     return "\n".join(w.value for w in walk(widget) if isinstance(w, (widgets.HTML, widgets.HTMLMath)))
 
 
-_CELL = re.compile(r'<span class="wb-cell">(.*?)</span>', re.S)
+_CELL = re.compile(r'<span class="wb-cell">(.*?)</span>', re.DOTALL)
 
 
 def listed_rows(widget: widgets.Widget) -> list[list[str]]:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-def open(  # noqa: A001 - the documented entry point mirrors builtins.open on purpose
+def open(
     path: str | os.PathLike[str] | None = None,
     *,
     actor: str | None = None,

@@ -31,9 +31,23 @@ import polars as pl
 from workbench.i18n import catalog, language, t
 
 __all__ = [
-    "fast_build", "flow_chart", "funnel_chart", "lasting_chart", "outcomes_chart", "progress_chart", "referral_sources_chart",
-    "report_html", "time_to_help_chart", "to_png", "to_svg", "to_svgs", "values", "volunteers_chart", "waiting_list_chart",
-    "stamped", "warm_up",
+    "fast_build",
+    "flow_chart",
+    "funnel_chart",
+    "lasting_chart",
+    "outcomes_chart",
+    "progress_chart",
+    "referral_sources_chart",
+    "report_html",
+    "stamped",
+    "time_to_help_chart",
+    "to_png",
+    "to_svg",
+    "to_svgs",
+    "values",
+    "volunteers_chart",
+    "waiting_list_chart",
+    "warm_up",
 ]
 
 _TOTAL = "total"
@@ -453,8 +467,8 @@ def report_html(charts: Mapping[str, alt.TopLevelMixin], filters_text: str, crea
         "<!DOCTYPE html>", f'<html lang="{html.escape(lang or language())}">', "<head>", '<meta charset="utf-8">',
         f"<title>{html.escape(t('charts.report.title', lang))}</title>", f"<style>{_STYLE}</style>", "</head>",
         "<body>", "<header>", f"<h1>{html.escape(t('charts.report.title', lang))}</h1>",
-        f"<p><strong>{html.escape(t('charts.report.filters', lang))}:</strong> "
-        f"{html.escape(filters_text or t('charts.report.no_filters', lang))}</p>",
+        (f"<p><strong>{html.escape(t('charts.report.filters', lang))}:</strong> "
+        f"{html.escape(filters_text or t('charts.report.no_filters', lang))}</p>"),
         f"<p><strong>{html.escape(t('charts.report.created', lang))}:</strong> {html.escape(when)}</p>",
         f"<p>{html.escape(t('charts.report.suppression', lang))}</p>", "</header>",
     ]

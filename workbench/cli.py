@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--token", help="access token (default: the one in <data>/voila-token, else a new one)")
     serve.add_argument("--open-browser", action="store_true", help="open the dashboard once it answers")
+    serve.add_argument("--log", help="the page kernels' log file (default: the user's log folder)")
     return parser
 
 
@@ -60,7 +61,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from workbench.serve import serve
 
-        return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser)
+        return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log)
     import workbench
 
     wb = workbench.open(args.data, actor=args.actor)

@@ -14,6 +14,7 @@ Sources:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -159,6 +160,20 @@ def swemwbs_metric(raw: int) -> float:
     if not _is_int(raw) or raw not in SWEMWBS_CONVERSION:
         raise InvalidInput("measure.raw_range", field="raw_score", low=SWEMWBS_MIN_RAW, high=SWEMWBS_MAX_RAW)
     return SWEMWBS_CONVERSION[raw]
+
+
+def parse_answers(text: str) -> list[int]:
+    """Answers typed as "2, 3, 2" (commas, semicolons or spaces between them) as whole numbers.
+
+    Only the ASCII digits 0-9 count: "²" or "٢" is refused with the item it concerns rather
+    than read as a number, so what is stored is exactly what the form showed.
+    """
+    answers = []
+    for item, part in enumerate((p for p in re.split(r"[\s,;]+", text.strip()) if p), start=1):
+        if not re.fullmatch(r"[0-9]{1,2}", part):
+            raise InvalidInput("measure.answer_digits", field="answers", item=item)
+        answers.append(int(part))
+    return answers
 
 
 def score(instrument: str, answers: Sequence[int]) -> Score:

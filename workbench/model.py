@@ -7,9 +7,9 @@ pydantic's own type errors into our ``InvalidInput`` so callers meet one error t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
 
 from workbench import validation as v
 from workbench.errors import InvalidInput
+
 
 def _rule(check: Callable[[Any], Any]) -> AfterValidator:
     """A field validator that names the field in the ``InvalidInput`` it raises."""

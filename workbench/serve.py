@@ -25,10 +25,12 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import webbrowser
@@ -39,9 +41,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+import platformdirs
+
 from workbench import config, i18n
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.i18n import t
+from workbench.serving import KERNEL_SECRET_ENV, LOG_ENV
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
@@ -49,6 +54,7 @@ TEMPLATE = "brobygning"
 NOTEBOOK = "koordinator.ipynb"
 LEAD_NOTEBOOK = "projektleder.ipynb"
 TOKEN_FILE = "voila-token"
+KERNEL_LOG = "dashboards.log"
 MIN_VOILA = (0, 5, 6)
 #: Preheated kernels kept ready per dashboard notebook (each holds about 150 MB).
 POOL_SIZE = 1
@@ -84,14 +90,15 @@ def dashboard_url(port: int, token: str, notebook: str = NOTEBOOK) -> str:
 
 
 def build_command(dashboards: Path, *, port: int = DEFAULT_PORT, python: str | None = None,
-                  language: str | None = None) -> list[str]:
+                  language: str | None = None, runtime: Path | None = None) -> list[str]:
     """The standalone Voila server for ``dashboards``: every option that makes it safe and quick.
 
     ``language`` (default: the language in force) chooses the loading text and ``<html lang>``.
     """
     lang = language or i18n.language()
+    runtime = runtime or Path(tempfile.gettempdir())
     return [
-        python or sys.executable, "-m", "voila", str(Path(dashboards).resolve()),
+        python or sys.executable, "-m", "workbench.serving.voila_app", str(Path(dashboards).resolve()),
         "--no-browser",
         f"--Voila.ip={HOST}",
         f"--Voila.port={int(port)}",
@@ -124,19 +131,38 @@ def build_command(dashboards: Path, *, port: int = DEFAULT_PORT, python: str | N
         # 4 s default can drop the dashboard's own output on a busy machine (a page sends a
         # thousand widget messages).
         f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT}",
+        # Connection files and kernel sockets in the private runtime folder (see build_env).
+        f"--Voila.connection_dir_root={runtime}",
         # Kernels talk to the server over Unix sockets in Voila's private (0700) connection
         # folder instead of TCP ports on 127.0.0.1 (Linux only: macOS caps socket paths short).
         *(["--KernelManager.transport=ipc"] if sys.platform.startswith("linux") else []),
     ]
 
 
-def build_env(data: Path, *, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of the Voila server, inherited by every kernel it starts."""
+def default_log() -> Path:
+    """The server-side log every page kernel writes its failures to, never the page.
+
+    Outside the data folder (a traceback may quote a value, and an erasure must leave no copy of
+    a citizen's data in that folder): the user's log folder, e.g. ``~/.local/state/brobygning-workbench/log``.
+    """
+    return Path(platformdirs.user_log_dir("brobygning-workbench", appauthor=False)) / KERNEL_LOG
+
+
+def build_env(data: Path, *, base: Mapping[str, str] | None = None, runtime: Path | None = None,
+              log: Path | None = None) -> dict[str, str]:
+    """The environment of the Voila server, inherited by every kernel it starts.
+
+    ``runtime`` is a private folder for Jupyter's runtime and connection files (default: a new
+    one readable by this user only); ``log`` the kernels' log file (default: ``default_log()``).
+    """
     root = Path(data).expanduser().resolve()
     env = dict(os.environ if base is None else base)
     env.pop("JUPYTER_TOKEN", None)  # it would win over the token file
     env["JUPYTER_TOKEN_FILE"] = str(root / TOKEN_FILE)
     env["WORKBENCH_DATA"] = str(root)
+    env[LOG_ENV] = str(Path(log).resolve() if log else default_log())
+    env[KERNEL_SECRET_ENV] = secrets.token_urlsafe(32)
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime or Path(tempfile.mkdtemp(prefix="workbench-runtime-")))
     env["JUPYTER_PATH"] = _prepend(str(jupyter_dir()), env.get("JUPYTER_PATH"))
     source = package_dir().parent
     if (source / "pyproject.toml").is_file():
@@ -272,7 +298,7 @@ def _announce(root: Path, url: str, lead_url: str, port: int, proc: subprocess.P
 
 
 def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT, token: str | None = None,
-          open_browser: bool = False, out: TextIO | None = None) -> int:
+          open_browser: bool = False, out: TextIO | None = None, log: str | os.PathLike[str] | None = None) -> int:
     """Run the dashboard server until it is stopped; returns its exit code."""
     import workbench
 
@@ -292,7 +318,11 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
     if not settings.get("site") or not settings.get("user_name"):
         print(t("serve.no_config", path=str(root / config.CONFIG_FILE)), file=sys.stderr)
 
-    proc = subprocess.Popen(build_command(dashboards, port=port), env=build_env(root), cwd=dashboards)
+    runtime = Path(tempfile.mkdtemp(prefix="workbench-runtime-"))  # 0700: connection files stay ours
+    env = build_env(root, runtime=runtime, log=Path(log) if log else None)
+    print(t("serve.data_dir", path=str(root)), file=out)
+    print(t("serve.log_file", path=env[LOG_ENV]), file=out, flush=True)
+    proc = subprocess.Popen(build_command(dashboards, port=port, runtime=runtime), env=env, cwd=dashboards)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         if proc.poll() is None:
@@ -315,4 +345,5 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        shutil.rmtree(runtime, ignore_errors=True)
     return 128 - code if code < 0 else code

@@ -13,10 +13,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import instruments
+from workbench import instruments, validation
 from workbench import model as m
-from workbench.errors import ConsentMissing, InvalidInput, NotFound, StaleEdit, WorkflowRefused
+from workbench.errors import (
+    ConsentMissing,
+    InvalidInput,
+    NotFound,
+    StaleEdit,
+    WorkflowRefused,
+)
 from workbench.store import Store, Transaction
+from workbench.text import normalise
 from workbench.workflow import CaseState, EventKind, Status, apply, check, replay
 
 if TYPE_CHECKING:
@@ -41,7 +48,11 @@ class Workbench:
 
     def __init__(self, store: Store, actor: str, today: Callable[[], date] = date.today) -> None:
         self.store = store
-        self.actor = actor
+        try:
+            self.actor = validation.name(actor)  # the audit trail's "who": never a CPR number
+        except InvalidInput as exc:
+            exc.field = "actor"
+            raise
         self._today = today
 
     def today(self) -> date:
@@ -380,9 +391,11 @@ class Workbench:
             raise InvalidInput("event.kind", field="kind", kind=str(kind)) from None
         if event_kind in (EventKind.referral_received, EventKind.measure_recorded):
             raise InvalidInput("event.kind_internal", field="kind", kind=event_kind.value)
-        fields = {k: v for k, v in fields.items() if v is not None}
+        fields = {k: normalise(v) if isinstance(v, str) else v for k, v in fields.items() if v is not None}
+        for optional in ("text", "override_reason"):
+            if fields.get(optional) == "":  # blank or whitespace only: not given
+                del fields[optional]
         fields["on"] = self._date(fields.get("on"))
-        fields.pop("text", None) if fields.get("text") == "" else None
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             case = self._need(store, "cases", case_id, "case.not_found")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TypeVar
 
-# DDMMYY, a separator or none, four digits; never part of a longer digit run.
-_CPR_SHAPE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})(?:[-\u2010\u2011\u2013 ]?)(\d{4})(?!\d)")
+T = TypeVar("T")
+
+# DDMMYY, a separator or none, four digits; never part of a longer digit run. Matched on ``_cpr_view``,
+# where every digit is ASCII and every run of dashes and spaces is one "-".
+_CPR_SHAPE = re.compile(r"(?<![0-9])([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})(?![0-9])")
+_SEPARATORS = re.compile(r"[\s\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d\u00ad\u200b-\u200d\u2060-]+")
 
 # "{", "|", "}" are the three code points right after "z", so æ, ø, å sort after every Latin letter.
 _DANISH_LETTERS = {"æ": "{", "ø": "|", "å": "}", "ä": "{", "ö": "|", "ü": "y"}
@@ -17,6 +22,17 @@ _DANISH_LETTERS = {"æ": "{", "ø": "|", "å": "}", "ä": "{", "ö": "|", "ü": 
 def normalise(text: str) -> str:
     """NFC-normalise and trim, so a composed and a decomposed 'å' are the same letters."""
     return unicodedata.normalize("NFC", text).strip()
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of any script (Arabic-Indic, full-width, …) as 0-9."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
+
+
+def _cpr_view(text: str) -> str:
+    """What CPR detection reads: NFKC (so ² and full-width digits are digits), ASCII digits, and every
+    run of Unicode spaces, dashes, minus signs and invisible joiners as one "-"."""
+    return _SEPARATORS.sub("-", ascii_digits(unicodedata.normalize("NFKC", text)))
 
 
 def _valid_birth_date(day: int, month: int, year2: int) -> bool:
@@ -32,10 +48,11 @@ def _valid_birth_date(day: int, month: int, year2: int) -> bool:
 def contains_cpr(text: str) -> bool:
     """True when ``text`` holds something shaped like a CPR number.
 
-    DDMMYY-XXXX or ten digits whose first six are a valid date. The modulus-11
-    check is deliberately not used: numbers issued since 2007 may fail it.
+    DDMMYY-XXXX or ten digits whose first six are a valid date, in any script's digits and
+    with any Unicode dash or space as the separator. The modulus-11 check is deliberately
+    not used: numbers issued since 2007 may fail it.
     """
-    for match in _CPR_SHAPE.finditer(normalise(text)):
+    for match in _CPR_SHAPE.finditer(_cpr_view(text)):
         day, month, year2 = (int(g) for g in match.groups()[:3])
         if _valid_birth_date(day, month, year2):
             return True
@@ -55,6 +72,16 @@ def danish_sort_key(text: str) -> tuple[str, str]:
 def danish_sorted(names: Iterable[str]) -> list[str]:
     """Names sorted in Danish alphabetical order."""
     return sorted(names, key=danish_sort_key)
+
+
+def danish_sorted_by(items: Iterable[T], name: Callable[[T], str | None]) -> list[T]:
+    """Records sorted in Danish alphabetical order of ``name(record)`` (empty names first)."""
+    return sorted(items, key=lambda item: danish_sort_key(name(item) or ""))
+
+
+def search_text(text: str) -> str:
+    """What a search compares: NFC, trimmed and case-folded, so "Kåre" typed with a decomposed å finds Kåre."""
+    return normalise(text).casefold()
 
 
 def danish_equal(a: str, b: str) -> bool:

@@ -7,14 +7,15 @@ They are used as pydantic validators, so the model and the service share one set
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from workbench.errors import InvalidInput
-from workbench.text import contains_cpr, normalise
+from workbench.text import ascii_digits, contains_cpr, normalise
 
 MAX_NAME = 120
 MAX_TEXT = 5000
-_PHONE = re.compile(r"(?:\+45)?\d{8}")
+_PHONE = re.compile(r"(?:\+45)?[0-9]{8}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]{2,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -41,10 +42,15 @@ def name(value: str) -> str:
     return text
 
 
+def _digits_text(value: str) -> str:
+    """Trimmed NFKC text with every script's digits as ASCII (``٨٦٠٠`` and ``８６００`` are 8600)."""
+    return ascii_digits(unicodedata.normalize("NFKC", str(value))).strip()
+
+
 def postal_code(value: str | int) -> str:
-    """A Danish postal code: four digits from 0800 to 9990."""
-    text = normalise(str(value))
-    if not re.fullmatch(r"\d{4}", text):
+    """A Danish postal code: four digits from 0800 to 9990 (stored in ASCII digits)."""
+    text = _digits_text(str(value))
+    if not re.fullmatch(r"[0-9]{4}", text):
         raise InvalidInput("input.postal_code_digits")
     if not 800 <= int(text) <= 9990:
         raise InvalidInput("input.postal_code_range")
@@ -52,8 +58,8 @@ def postal_code(value: str | int) -> str:
 
 
 def phone(value: str) -> str:
-    """A Danish phone number, optionally with +45; stored as +45 and eight digits."""
-    compact = re.sub(r"[\s-]", "", normalise(value))
+    """A Danish phone number, optionally with +45; stored as +45 and eight ASCII digits."""
+    compact = re.sub(r"[\s\u2010-\u2015\u2212-]", "", _digits_text(value))
     if not _PHONE.fullmatch(compact):
         raise InvalidInput("input.phone")
     return "+45" + compact.removeprefix("+45")

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
 import secrets
@@ -52,6 +53,7 @@ class Server:
     data: Path
     log: Path
     proc: subprocess.Popen[bytes]
+    kernel_log: Path
 
     def url(self, notebook: str = NOTEBOOK, *, token: bool = True, query: str = "") -> str:
         params = "&".join(p for p in (f"token={self.token}" if token else "", query) if p)
@@ -63,9 +65,14 @@ class Server:
     def get(self, url: str, *, follow: bool = False) -> tuple[int, dict[str, str], str]:
         return fetch(url, follow=follow)
 
+    def kernel_log_text(self) -> str:
+        return self.kernel_log.read_text("utf-8", errors="replace") if self.kernel_log.exists() else ""
+
     def render(self, *, token: bool = True, query: str = "", notebook: str = NOTEBOOK) -> tuple[int, dict[str, str], str]:
-        """GET a dashboard page as a browser would, then shut the kernel it started down."""
-        status, headers, html = fetch(self.url(notebook, token=token, query=query))
+        """GET a dashboard page as a browser would (the token's redirect followed with its cookie),
+        then shut the kernel it started down."""
+        status, headers, html = fetch(self.url(notebook, token=token, query=query), follow=True,
+                                      cookies=http.cookiejar.CookieJar())
         kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
         if kernel:
             request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel.group(1)}", data=b"",
@@ -88,14 +95,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fetch(url: str, *, follow: bool = False, timeout: float = 180) -> tuple[int, dict[str, str], str]:
-    """GET ``url``: status, headers and body (redirects followed only when asked)."""
+def fetch(url: str, *, follow: bool = False, timeout: float = 180,
+          cookies: http.cookiejar.CookieJar | None = None) -> tuple[int, dict[str, str], str]:
+    """GET ``url``: status, headers and body (redirects followed only when asked; ``cookies`` kept)."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
             return None
 
-    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
+    handlers: list[urllib.request.BaseHandler] = [] if follow else [NoRedirect()]
+    if cookies is not None:
+        handlers.append(urllib.request.HTTPCookieProcessor(cookies))
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(url, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read().decode("utf-8", "replace")
@@ -165,13 +176,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     port = _free_port()
     token = secrets.token_urlsafe(24)
     log = folder / "serve.log"
+    kernel_log = folder / "kernels.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port),
-             "--token", token],
+             "--token", token, "--log", str(kernel_log)],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    running = Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+    running = Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

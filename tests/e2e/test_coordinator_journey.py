@@ -371,12 +371,8 @@ def test_names_shaped_like_html_are_shown_as_text_and_run_nothing(
     offsite.check()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Closing the page does not shut its kernel down: Voila's beforeunload beacon POSTs "
-    "/voila/api/shutdown/<id> with the _xsrf cookie, but no page of `workbench serve` ever sets "
-    "that cookie, so the server answers 403 \"'_xsrf' argument missing from POST\" (voila-dashboards/"
-    "voila#1458) and the kernel (about 230 MB at 10,000 cases) lives on until culled after 30 minutes."))
 def test_closing_the_page_shuts_its_kernel_down(server: Any, context: Any) -> None:
+    """Voila's "page closed" beacon needs the ``_xsrf`` cookie, which the page now sets (voila#1458)."""
     page = context.new_page()
     page.goto(server.url(), wait_until="commit", timeout=LOAD_TIMEOUT_MS)
     expect(page.locator(".wb-overview h3").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)

@@ -616,8 +616,7 @@ class JournalStore:
         if not new:
             return
         with open(path, "ab") as handle:
-            for record in new:
-                handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            handle.writelines(json.dumps(record, ensure_ascii=False).encode() + b"\n" for record in new)
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -131,7 +131,9 @@ def prepare(data: str | None = None) -> None:
     What another process writes meanwhile is caught up when the page is built.
     """
     import workbench
+    from workbench.serving.kernel import harden
 
+    harden()  # failures go to the server's log, never to the page
     root = config.data_dir(data)
     wb = workbench.open(root)
     wb.frames.all()
@@ -141,7 +143,9 @@ def prepare(data: str | None = None) -> None:
 def coordinator_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
     """Build the dashboard for the data directory's configured coordinator and site."""
     import workbench
+    from workbench.serving.kernel import harden
 
+    harden()
     root = config.data_dir(data)
     chosen = dict(settings or config.user_config(root))
     if chosen.get("language") in LANGUAGES:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -21,6 +22,7 @@ from workbench import instruments, matching
 from workbench import model as m
 from workbench.errors import InvalidInput, NotFound, WorkflowRefused
 from workbench.i18n import t
+from workbench.text import danish_sorted_by, search_text
 from workbench.ui.common import (
     Feedback,
     Field,
@@ -39,7 +41,6 @@ from workbench.ui.common import (
     replace_children,
     row_list,
     section,
-    split_labels,
     text_field,
 )
 from workbench.workflow import EventKind
@@ -110,7 +111,7 @@ class CaseTab:
     # -- finding -------------------------------------------------------------------------
 
     def _search(self) -> None:
-        text = self.query.value.strip().casefold()
+        text = search_text(self.query.value)
         cases = self.app.wb.frames.cases.filter(pl.col("site") == self.app.site)
         names = self._citizen_names()
         if text:
@@ -272,7 +273,7 @@ class CaseTab:
                 choice_field("as_described", t("ui.case.as_described_q"), _yes_no(optional=True)),
                 choice_field("host_welcomed", t("ui.case.host_welcomed_q"), _yes_no(optional=True)),
                 on, area_field("text", t("ui.case.how_it_went")))
-            answers = {name: dict((v, v) for _, v in _yes_no(optional=True)) for name in
+            answers = {name: {v: v for _, v in _yes_no(optional=True)} for name in
                        ("attended", "as_described", "host_welcomed")}
             return StepForm(form, [], lambda: record(
                 case_id, kind, on=when(form), text=text(form),
@@ -305,10 +306,9 @@ class CaseTab:
         case = self.app.own("cases", case_id, "case.not_found")
         citizen = wb.store.get("citizens", case["citizen_id"]) or {}
         everyone = wb.frames.volunteers.filter(
-            (pl.col("site") == self.app.site) & (pl.col("status") != m.VolunteerStatus.left.value)
-        ).sort("name")
+            (pl.col("site") == self.app.site) & (pl.col("status") != m.VolunteerStatus.left.value))
         options = [(f'{r["name"]} ({r["load"]}/{r["capacity"]}, {t("volunteer_status." + r["status"])})',
-                    r["volunteer_id"]) for r in everyone.iter_rows(named=True)]
+                    r["volunteer_id"]) for r in danish_sorted_by(everyone.iter_rows(named=True), itemgetter("name"))]
         offered = {v: v for _, v in options}
         chooser = choice_field("volunteer_id", t("ui.overview.volunteer"), [("–", ""), *options], "")
         reason = text_field("override_reason", t("ui.case.override_reason"), placeholder=t("ui.case.override_hint"))
@@ -342,8 +342,9 @@ class CaseTab:
             volunteer = rows.row(0, named=True) if rows.height else None
         catalog = wb.frames.communities.filter(
             (pl.col("status") == m.CommunityStatus.active.value)
-            & (pl.col("site").is_null() | (pl.col("site") == self.app.site))).sort("name")
-        options = [(f'{r["name"]} ({r["postal_code"]})', r["community_id"]) for r in catalog.iter_rows(named=True)]
+            & (pl.col("site").is_null() | (pl.col("site") == self.app.site)))
+        options = [(f'{r["name"]} ({r["postal_code"]})', r["community_id"])
+                   for r in danish_sorted_by(catalog.iter_rows(named=True), itemgetter("name"))]
         offered = {v: v for _, v in options}
         chooser = choice_field("community_id", t("ui.case.community"), [("–", ""), *options], "")
         form = Form([chooser, on, note])
@@ -384,11 +385,7 @@ class CaseTab:
 
         def submit(_b: Any) -> None:
             self._fresh_state_allows(EventKind.measure_recorded)
-            answers = []
-            for part in split_labels(form.value("answers").replace(" ", ",")):
-                if not part.isdigit():
-                    raise InvalidInput("input.type", field="answers")
-                answers.append(int(part))
+            answers = instruments.parse_answers(form.value("answers"))
             self.app.wb.record_measure(
                 case_id, instrument=lookup({v: v for _, v in instruments_offered}, form.value("instrument"),
                                            "instrument"),

@@ -99,7 +99,7 @@ def guard(feedback: Feedback, form: Form | None = None) -> Callable[[Callable[..
                     feedback.error(t("ui.fix_fields"))
                 else:
                     feedback.error(exc.message)
-            except Exception:  # noqa: BLE001 - the page must never show a traceback
+            except Exception:
                 log.exception("dashboard callback %s failed", getattr(callback, "__name__", "?"))
                 feedback.error(t("ui.unexpected_error"))
 

@@ -18,7 +18,7 @@ from workbench import catalog_import as ci
 from workbench import model as m
 from workbench.errors import InvalidInput, StaleEdit
 from workbench.i18n import t
-from workbench.text import danish_sort_key, normalise
+from workbench.text import danish_sort_key, search_text
 from workbench.ui.common import (
     Feedback,
     Field,
@@ -316,7 +316,7 @@ class CommunitiesTab:
         status = lookup(_offered(self.status_options), self.status_filter.value, "status")
         if status:
             frame = frame.filter(pl.col("status") == status)
-        words = normalise(self.search.value).casefold().split()
+        words = search_text(self.search.value).split()
         rows = []
         for row in frame.to_dicts():
             haystack = " ".join([row["name"] or "", row["organiser"] or "", t(f"community_kind.{row['kind']}"),

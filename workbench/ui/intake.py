@@ -298,7 +298,7 @@ class IntakeTab:
             try:
                 wb.record_measure(case["id"], instrument=instrument, answers=answers,
                                   timepoint=m.Timepoint.baseline.value, mode=mode, on=on)
-            except Exception:  # noqa: BLE001 - the case exists; say which questionnaire is missing
+            except Exception:
                 log.exception("baseline %s for case %s not recorded", instrument, case["id"])
                 failed.append(t(f"instrument.{instrument}"))
         return case, str(citizen["display_name"]), failed

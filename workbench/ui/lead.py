@@ -20,6 +20,7 @@ import logging
 import zipfile
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from workbench.i18n import LANGUAGES, set_language, t
 from workbench.instruments import SWEMWBS_COPYRIGHT
 from workbench.service import Workbench
 from workbench.suppression import policy_from_name
+from workbench.text import danish_sorted_by
 from workbench.ui.common import (
     STYLE,
     Feedback,
@@ -96,9 +98,10 @@ class LeadApp:
         self.charts: dict[str, alt.TopLevelMixin] = {}
 
         sites = wb.store.frame("sites")
-        self.site_names = {r["id"]: r["name"] for r in sites.iter_rows(named=True)}
+        self.site_names = {r["id"]: r["name"] for r in danish_sorted_by(sites.iter_rows(named=True), itemgetter("name"))}
         interventions = wb.store.frame("interventions")
-        self.intervention_names = {r["id"]: r["name"] for r in interventions.iter_rows(named=True)}
+        self.intervention_names = {r["id"]: r["name"]
+                                   for r in danish_sorted_by(interventions.iter_rows(named=True), itemgetter("name"))}
 
         # --- filters ------------------------------------------------------------------------
         self.f_sites = Field("sites", t("ui.lead.filter.sites"), widgets.SelectMultiple(
@@ -406,8 +409,10 @@ def _download_link(path: Path, label: str) -> str:
 def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
     """Build the lead's dashboard for the data directory (all sites)."""
     import workbench
+    from workbench.serving.kernel import harden
     from workbench.ui import app as coordinator
 
+    harden()
     root = config.data_dir(data)
     chosen = dict(settings or config.user_config(root))
     if chosen.get("language") in LANGUAGES:

@@ -6,9 +6,9 @@ which is plain polars and tested without widgets; the tab only lays them out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -16,7 +16,14 @@ import polars as pl
 
 from workbench.frames import Frames
 from workbench.i18n import t
-from workbench.ui.common import Feedback, esc, fmt_date, guard, replace_children, row_list, section
+from workbench.ui.common import (
+    Feedback,
+    fmt_date,
+    guard,
+    replace_children,
+    row_list,
+    section,
+)
 from workbench.workflow import Status
 
 if TYPE_CHECKING:

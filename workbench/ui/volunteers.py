@@ -18,7 +18,7 @@ import polars as pl
 from workbench import model as m
 from workbench.errors import InvalidInput, StaleEdit, WorkflowRefused
 from workbench.i18n import t
-from workbench.text import danish_sort_key
+from workbench.text import danish_sort_key, search_text
 from workbench.ui.common import (
     Feedback,
     Field,
@@ -84,8 +84,8 @@ class VolunteersTab:
         self.selected_id: str | None = None
         self.selected_version: int | None = None
 
-        self.status_options = dict((v, v) for _, v in enum_options("volunteer_status", m.VolunteerStatus))
-        self.recruitment_options = dict((v, v) for _, v in enum_options("recruitment", m.Recruitment))
+        self.status_options = {v: v for _, v in enum_options("volunteer_status", m.VolunteerStatus)}
+        self.recruitment_options = {v: v for _, v in enum_options("recruitment", m.Recruitment)}
         self.availability = AvailabilityGrid()
         self.form = Form([
             text_field("name", t("ui.volunteers.field.name")),
@@ -152,7 +152,7 @@ class VolunteersTab:
         """Re-read the site's brobyggere and redraw the list (the form keeps what is typed)."""
         frame = self.app.wb.frames.volunteers
         rows = frame.filter(pl.col("site") == self.app.site).to_dicts()
-        query = self.search.value.strip().casefold()
+        query = search_text(self.search.value)
         if query:
             rows = [r for r in rows if query in r["name"].casefold()
                     or any(query in i.casefold() for i in r["interests"] or [])]

@@ -12,7 +12,12 @@ its first section). Before each load the kernel pool is refilled, so every load 
 preheated kernel, as a coordinator opening the dashboard normally would.
 
 The server-side part is measured on its own: a plain HTTP GET of the page (no browser) returns
-once the kernel has built the dashboard and Voila has rendered its HTML.
+once the kernel has built the dashboard and Voila has rendered its HTML; shutting that kernel
+down afterwards is timed separately.
+
+The reference: ``bench/reference/bare.ipynb``, a page that imports polars, altair and ipywidgets
+and shows one widget, served the same way (the same Voila command, template, preheated pool) by
+a second server in the same run. Every time is printed beside its ratio to the reference's.
 
 Also printed: the memory (RSS) of the server and of every kernel process. The server is
 always stopped, its kernels included. Numbers are printed, never asserted.
@@ -25,6 +30,7 @@ always stopped, its kernels included. Numbers are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import importlib.util
 import os
 import re
@@ -61,6 +67,8 @@ PAGES = {
                                         *(f".wb-lead-chart-{view} .wb-chart svg" for view in VIEWS if view != "funnel")),
                  "every chart", 2.0),
 }
+REFERENCE = Page("bare.ipynb", (".wb-bare",), "the widget", 0.0)
+REFERENCE_DIR = ROOT / "bench" / "reference"
 PREHEATED = "Using pre-heated kernel"
 READY_TIMEOUT_S = 600
 LOAD_TIMEOUT_MS = 300_000
@@ -121,6 +129,19 @@ def start_server(data: Path, log: Path) -> Any:
             [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token],
             env=E2E._env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
+    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+
+
+def start_reference(data: Path, log: Path) -> Any:
+    """The reference page's server: ``workbench serve``'s own Voila command on ``bench/reference``."""
+    from workbench import serve
+
+    port = E2E._free_port()
+    env = serve.build_env(data, base=E2E._env(), log=log.with_suffix(".kernels.log"))
+    token = (data / serve.TOKEN_FILE).read_text("ascii").strip()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(serve.build_command(REFERENCE_DIR, port=port, runtime=Path(env["JUPYTER_RUNTIME_DIR"])),
+                                env=env, cwd=REFERENCE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc)
 
 
@@ -197,17 +218,21 @@ def pools_ready(server: Any) -> bool:
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def server_side_render(server: Any, page: Page) -> float:
-    """Seconds for a plain GET of the page to return (kernel run + HTML), then shut that kernel down."""
+def server_side_render(server: Any, page: Page) -> tuple[float, float]:
+    """Seconds for a plain GET of the page to return (kernel run + HTML), and for shutting that kernel down."""
     used = server.log_text().count(PREHEATED)
     started = time.perf_counter()
-    status, _, html = server.render(notebook=page.notebook)
+    status, _, html = E2E.fetch(server.url(page.notebook), follow=True, cookies=http.cookiejar.CookieJar())
     elapsed = time.perf_counter() - started
     if status != 200 or "Traceback" in html:
         raise SystemExit(f"the page did not render (HTTP {status})")
     if server.log_text().count(PREHEATED) == used:
         print("note: a server-side render did not get a preheated kernel")
-    return elapsed
+    kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
+    started = time.perf_counter()
+    if kernel:
+        server.shutdown(kernel.group(1))
+    return elapsed, time.perf_counter() - started
 
 
 TABS = {"volunteers": ".wb-volunteers", "intake": ".wb-intake", "case": ".wb-case", "communities": ".wb-communities"}
@@ -299,6 +324,54 @@ def processes(server: Any) -> list[tuple[int, str, float, str]]:
 # -- the run --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One page measured on one server."""
+
+    renders: list[float]
+    shutdowns: list[float]
+    loads: list[Load]
+    memory: list[tuple[int, str, float, str]]
+
+    @property
+    def median_usable(self) -> float:
+        return statistics.median(r.usable_s for r in self.loads)
+
+
+def wait_ready(server: Any) -> float:
+    """Seconds until the server answers and its preheated kernels are ready."""
+    started = time.perf_counter()
+    wait_until(server, "the server to answer", lambda: answers(server))
+    wait_until(server, "the preheated kernels", lambda: pools_ready(server))
+    return time.perf_counter() - started
+
+
+def measure(server: Any, shown: Page, loads: int, tab_timeout_s: float) -> Measured:
+    """``loads`` server-side renders, then ``loads`` browser loads, each with a preheated kernel."""
+    from playwright.sync_api import sync_playwright
+
+    renders, shutdowns = [], []
+    for _ in range(loads):
+        render, shutdown = server_side_render(server, shown)
+        renders.append(render)
+        shutdowns.append(shutdown)
+        wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
+    results: list[Load] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(E2E.CHROMIUM), args=E2E.CHROMIUM_ARGS, headless=True)
+        try:
+            for n in range(loads):
+                # The other tabs are timed on the last load only (they are built in the same kernel).
+                results.append(browser_load(browser, server, shown, tab_timeout_s if n == loads - 1 else 0))
+                # The next load also gets a fully preheated kernel. (Meanwhile, refilling the pool
+                # competed for the CPU with the page being built, as it does in real use.)
+                wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
+        finally:
+            browser.close()
+        memory = processes(server)
+    return Measured(renders, shutdowns, results, memory)
+
+
 def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: float, shown: Page) -> None:
     if not E2E.CHROMIUM.exists():
         raise SystemExit(f"{E2E.CHROMIUM} is missing (apt-get install chromium)")
@@ -315,61 +388,49 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         held = count_cases(data)
         print(f"data: {held:,} cases in the store")
 
-        started = time.perf_counter()
         server = start_server(data, log)
-        answered = wait_until(server, "the server to answer", lambda: answers(server))
-        wait_until(server, "the preheated kernels", lambda: pools_ready(server))
-        ready = time.perf_counter() - started
-        print(f"server: answers after {answered:.1f} s; preheated kernels (one per dashboard) ready {ready:.1f} s "
-              f"after start (kernel start, imports, store opened, frames built)")
+        ready = wait_ready(server)
+        print(f"server: preheated kernels (one per dashboard) ready {ready:.1f} s after start "
+              "(kernel start, imports, store opened, frames built)")
+        page = measure(server, shown, loads, tab_timeout_s if shown is PAGES["coordinator"] else 0)
+        E2E._stop(server.proc, data)
+        server = start_reference(data, folder / "reference.log")
+        wait_ready(server)
+        bare = measure(server, REFERENCE, loads, 0)
+        E2E._stop(server.proc, data)
+        server = None
 
-        renders = []
-        for _ in range(loads):
-            renders.append(server_side_render(server, shown))
-            # The next request also gets a fully preheated kernel.
-            wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
+        def ratio(value: float, reference: float) -> str:
+            return f"{value:.2f} s = {value / reference:.2f}x the reference's {reference:.2f} s"
 
-        from playwright.sync_api import sync_playwright
-
-        results: list[Load] = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(E2E.CHROMIUM), args=E2E.CHROMIUM_ARGS,
-                                                 headless=True)
-            try:
-                for n in range(loads):
-                    # The other tabs are timed on the last load only (they are built in the same kernel).
-                    tabs = tab_timeout_s if n == loads - 1 and shown is PAGES["coordinator"] else 0
-                    results.append(browser_load(browser, server, shown, tabs))
-                    # The next load also gets a fully preheated kernel. (Meanwhile, refilling the pool
-                    # competed for the CPU with the page being built, as it does in real use.)
-                    wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
-            finally:
-                browser.close()
-            memory = processes(server)
-
-        print(f"\n== {held:,} cases, {shown.notebook}: time to {shown.what} (target < {shown.target_s:.0f} s "
-              "once the kernel is up)")
-        for n, item in enumerate(results, 1):
+        print(f"\n== {held:,} cases, {shown.notebook}: time to {shown.what}, beside the reference page "
+              f"({REFERENCE_DIR.name}/{REFERENCE.notebook}: polars, altair, ipywidgets, one widget; served the same way)")
+        for n, item in enumerate(page.loads, 1):
             print(f"load {n}: {shown.what} visible {item.usable_s:5.2f} s  (first byte {item.first_byte_s:5.2f} s, "
                   f"whole page received {item.html_done_s:5.2f} s, then widgets drawn in "
                   f"{item.usable_s - item.html_done_s:5.2f} s; preheated kernel: {'yes' if item.preheated else 'NO'})")
-        usable = [r.usable_s for r in results]
-        print(f"browser, navigation -> {shown.what}: median {statistics.median(usable):.2f} s, "
-              f"min {min(usable):.2f} s, max {max(usable):.2f} s")
-        for key, seconds in results[-1].tabs.items():
-            shown = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
-            print(f"first opening of the {key} tab (load {len(results)}): {shown}")
+        usable, bare_usable = page.median_usable, bare.median_usable
+        print(f"browser, navigation -> {shown.what}: median {ratio(usable, bare_usable)} "
+              f"(min {min(r.usable_s for r in page.loads):.2f} s, max {max(r.usable_s for r in page.loads):.2f} s)")
+        for key, seconds in page.loads[-1].tabs.items():
+            opened = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
+            print(f"first opening of the {key} tab (load {len(page.loads)}): {opened}")
         print("server side alone (HTTP GET of the page, no browser): "
-              + ", ".join(f"{r:.2f} s" for r in renders)
-              + f"  (median {statistics.median(renders):.2f} s)")
+              + ", ".join(f"{r:.2f} s" for r in page.renders)
+              + f"  (median {ratio(statistics.median(page.renders), statistics.median(bare.renders))})")
+        print(f"shutting the page's kernel down afterwards (not part of the page): median "
+              f"{statistics.median(page.shutdowns):.2f} s (reference {statistics.median(bare.shutdowns):.2f} s)")
         print("\nmemory (RSS):")
-        served = {r.kernel_id for r in results}
-        for pid, role, mb, kernel in memory:
+        served = {r.kernel_id for r in page.loads}
+        for pid, role, mb, kernel in page.memory:
             note = " (served a page)" if kernel in served else " (preheated, in a pool)" if role == "kernel" else ""
             print(f"  {role:6} pid {pid:>7}: {mb:7.1f} MB{note}")
-        kernels = [mb for _, role, mb, _ in memory if role == "kernel"]
-        if kernels:
-            print(f"  kernels: {len(kernels)}, {sum(kernels):.0f} MB together, largest {max(kernels):.0f} MB")
+        kernels = [mb for _, role, mb, kernel in page.memory if role == "kernel" and kernel in served]
+        bare_kernels = [mb for _, role, mb, kernel in bare.memory if role == "kernel"
+                        and kernel in {r.kernel_id for r in bare.loads}]
+        if kernels and bare_kernels:
+            print(f"  a page's kernel: largest {max(kernels):.0f} MB = {max(kernels) / max(bare_kernels):.2f}x the "
+                  f"reference page's kernel ({max(bare_kernels):.0f} MB)")
     finally:
         if server is not None:
             E2E._stop(server.proc, data)

@@ -4,7 +4,7 @@ For each data folder (or demo size, built into a temporary folder) a fresh proce
 imports the dashboard, bundles the JupyterChart JavaScript (what a preheated kernel does
 before the page request), opens the store and builds the frames, then builds the page
 (every chart: analysis table, Altair spec, SVG by vl-convert) and redraws it twice more
-as a filter change would. Prints each step, the slowest charts and peak memory (max RSS).
+as a filter change would. Prints each step, the slowest charts and the process's own peak memory (VmHWM).
 Numbers are printed, never asserted.
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
+from bench.memory import peak_rss_mb
 t0 = time.perf_counter()
 import workbench
 import workbench.ui.lead as lead
@@ -46,7 +47,7 @@ for _ in range(2):
 spec_bytes = sum(len(json.dumps(c.to_dict())) for c in app.charts.values())
 print(json.dumps({"cases": wb.frames.cases.height, "imports": imports, "bundle": bundle, "frames": frames,
                   "first": first, "redraws": redraws, "per_view": per_view, "spec_bytes": spec_bytes,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_rss_mb()}))
 """
 
 

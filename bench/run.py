@@ -4,7 +4,7 @@ For each size: build a demo store, then in fresh processes measure
 - recording one event (p50, p95; durable when it returns) beside an fsync'd append of one
   JSON line of the same size;
 - building every frame cold (open + all frames) beside ``pl.read_ndjson`` of the same events;
-- peak memory (max RSS) of each process.
+- peak memory of each process (its own VmHWM: ``bench/memory.py``).
 Numbers are printed, never asserted.
 """
 
@@ -21,14 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
-import json, os, random, resource, statistics, sys, time
+import json, os, random, statistics, sys, time
 from pathlib import Path
 import polars as pl
 import workbench
+from bench.memory import peak_rss_mb as peak_mb
 mode, data = sys.argv[1], Path(sys.argv[2])
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def pct(values, p):
     values = sorted(values)

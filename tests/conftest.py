@@ -8,6 +8,7 @@ hypothesis tests (which cannot use function-scoped fixtures) can use them too.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date
@@ -15,9 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import workbench
 from workbench.service import Workbench
+
+# CI's property tests are the same on every run: derandomized (the examples follow from each test's
+# own source), no example database, so a privacy property never passes or fails by chance. Locally
+# they are random; `pytest --hypothesis-seed=N` replays one run, `--hypothesis-profile=ci` CI's.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 TODAY = date(2026, 5, 1)
 ACTOR = "Test Koordinator"

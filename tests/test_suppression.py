@@ -12,10 +12,12 @@ from collections.abc import Hashable, Iterable, Mapping
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from workbench.suppression import (
     HIDDEN_LABEL,
@@ -109,6 +111,59 @@ def subtraction_attack(values: list[int | None], shown: list[bool], groups: list
             total = values[g.total] if g.total is not None else sum(values[c] for c in g.members)
             found[hidden[0]] = total - sum(values[c] for c in g.members if shown[c])  # type: ignore[operator]
     return found
+
+
+def reader_pins(values: list[int], labels: list[str], groups: list[Group], policy: SuppressionPolicy) -> set[int]:
+    """Hidden non-zero cells a reader pins to one whole number from the labels alone (integer programming).
+
+    The reader knows: a "<5" cell is 1..4, a ".." cell is 1 or more (zeros are always shown), a shown cell is its number
+    (in publication mode: any count that rounds to it and is not small), and every group's sum.
+    """
+    m, step = policy.min_count, policy.round_to
+    cap = 10 * (max(values) + m)  # "no upper bound", finite for the solver (a stronger reader, if anything)
+    bounds: list[tuple[float, float]] = []
+    for label in labels:
+        if label == policy.small_label:
+            bounds.append((1, m - 1))
+        elif label == HIDDEN_LABEL:
+            bounds.append((1, cap))
+        elif step and int(label) > 0:
+            bounds.append((max(int(label) - step // 2, m), int(label) + (step - 1) // 2))
+        else:
+            bounds.append((int(label), int(label)))
+    matrix = np.zeros((len(groups), len(values)))
+    for row, g in enumerate(groups):
+        for c in g.members:
+            matrix[row, c] += 1
+        if g.total is not None:
+            matrix[row, g.total] -= 1
+    rhs = np.array([0.0 if g.total is not None else float(sum(values[c] for c in g.members)) for g in groups])
+    box = Bounds([b[0] for b in bounds], [b[1] for b in bounds])
+    equations = LinearConstraint(matrix, rhs, rhs)
+    truth = np.array(values, dtype=float)
+    undecided = {c for c, label in enumerate(labels) if label in (policy.small_label, HIDDEN_LABEL) and values[c]}
+    pinned = set()
+    for cell in sorted(undecided):
+        if cell not in undecided:
+            continue
+        for sense in (1.0, -1.0):
+            objective = np.zeros(len(values))
+            objective[cell] = sense
+            result = milp(objective, integrality=np.ones(len(values)), bounds=box, constraints=equations)
+            if result.status == 0:
+                undecided -= {int(c) for c in np.flatnonzero(np.abs(result.x - truth) > 0.5)}
+            if cell not in undecided:
+                break
+        if cell in undecided:
+            pinned.add(cell)
+            undecided.discard(cell)
+    return pinned
+
+
+def labels_of(values: list[int], status: list[CellStatus], policy: SuppressionPolicy) -> list[str]:
+    """The labels a reader sees (``suppress_counts``'s rules, for tables built from ``Group``s)."""
+    return [str(round_count(v, policy)) if s == CellStatus.SHOWN
+            else policy.small_label if s == CellStatus.SMALL else HIDDEN_LABEL for v, s in zip(values, status, strict=True)]
 
 
 def primary_only(values: list[int], policy: SuppressionPolicy = STANDARD) -> list[bool]:
@@ -392,8 +447,20 @@ def tables(draw: Any) -> tuple[dict[tuple[int, int], int], int, int]:
     return {(r, c): draw(counts) for r in range(rows) for c in range(cols)}, rows, cols
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: A privacy property must not pass by luck: every suppression property runs this many examples
+#: (derandomized in CI's Hypothesis profile, see conftest.py).
+EXAMPLES = 1000
+GATE = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: One site, one month, four community kinds, one escort in each: every cell, margin and total is
+#: "<5", and four hidden cells of at least 1 adding up to a hidden total of at most 4 are all 1.
+ONE_IN_EACH = ({(0, 0): 1, (0, 1): 1, (0, 2): 1, (0, 3): 1}, 1, 4)
+
+
+@GATE
 @given(tables(), st.sampled_from([STANDARD, PUBLICATION]))
+@example(ONE_IN_EACH, STANDARD)
+@example(ONE_IN_EACH, PUBLICATION)
 def test_property_cross_tables_with_margins(table: tuple[dict[tuple[int, int], int], int, int],
                                             policy: SuppressionPolicy) -> None:
     cells, rows, cols = table
@@ -419,9 +486,74 @@ def test_property_cross_tables_with_margins(table: tuple[dict[tuple[int, int], i
     assert solve(group_equations(values, shown, groups)) == {}
     status = protect(values, groups, policy)
     assert exposed_cells(values, groups, status, policy) == set()
+    assert reader_pins(values, out.get_column("n_label").to_list(), groups, policy) == set()
 
 
-@settings(max_examples=150, deadline=None)
+def test_one_in_each_of_four_kinds_is_withheld_not_given_away() -> None:
+    frame, values = table_frame(*ONE_IN_EACH)
+    out = suppress_counts(frame, "n", within=[["row"], ["col"]], total=["row_total", "col_total"], policy=STANDARD)
+    assert set(out.get_column("n_label")) == {HIDDEN_LABEL}  # not "<5": that would say "at least 1" of each
+    groups = frame_groups(frame, within=[["row"], ["col"]], total=["row_total", "col_total"])
+    assert reader_pins(values, ["<5"] * len(values), groups, STANDARD) == set(range(len(values)))  # the old labels
+    assert reader_pins(values, out.get_column("n_label").to_list(), groups, STANDARD) == set()
+
+
+def test_a_small_site_with_one_case_in_each_of_four_months_keeps_the_other_sites() -> None:
+    """Rows are sites, columns months: a site with 4 cases, one a month, is pinned by its own row alone."""
+    cells = {(0, c): 1 if c < 4 else 0 for c in range(6)} | {(r, c): 10 + r + c for r in (1, 2) for c in range(6)}
+    frame, values = table_frame(cells, 3, 6)
+    within, total = [["row"], ["col"]], ["row_total", "col_total"]
+    out = suppress_counts(frame, "n", within=within, total=total, policy=STANDARD)
+    groups = frame_groups(frame, within=within, total=total)
+    labels = out.get_column("n_label").to_list()
+    assert reader_pins(values, labels, groups, STANDARD) == set()
+    grand = out.filter(pl.col("row_total") & pl.col("col_total"))
+    assert grand.item(0, "n_label") == str(sum(cells.values()))  # the grand total is still shown
+    assert sum(label.isdigit() for label in labels) >= len(labels) // 3  # most of the table is still there
+
+
+@st.composite
+def shared_margin_tables(draw: Any) -> tuple[list[int], list[Group]]:
+    """The same people cut two ways, sites x kinds and months x kinds, sharing the kinds' totals."""
+    sites, months, kinds = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    by_site = [[draw(counts) for _ in range(kinds)] for _ in range(sites)]
+    kind_totals = [sum(row[k] for row in by_site) for k in range(kinds)]
+    # the months split each kind's total the same people differently
+    by_month = [[0] * kinds for _ in range(months)]
+    for k, n in enumerate(kind_totals):
+        for _ in range(n):
+            by_month[draw(st.integers(0, months - 1))][k] += 1
+    values: list[int] = []
+
+    def cell(v: int) -> int:
+        values.append(v)
+        return len(values) - 1
+
+    site_cells = [[cell(v) for v in row] for row in by_site]
+    month_cells = [[cell(v) for v in row] for row in by_month]
+    site_totals = [cell(sum(row)) for row in by_site]
+    month_totals = [cell(sum(row)) for row in by_month]
+    kind_cells = [cell(n) for n in kind_totals]
+    grand = cell(sum(kind_totals))
+    groups = [Group(tuple(row), t) for row, t in zip(site_cells, site_totals, strict=True)]
+    groups += [Group(tuple(row), t) for row, t in zip(month_cells, month_totals, strict=True)]
+    groups += [Group(tuple(row[k] for row in site_cells), kind_cells[k]) for k in range(kinds)]
+    groups += [Group(tuple(row[k] for row in month_cells), kind_cells[k]) for k in range(kinds)]
+    groups += [Group(tuple(site_totals), grand), Group(tuple(month_totals), grand), Group(tuple(kind_cells), grand)]
+    return values, groups
+
+
+@GATE
+@given(shared_margin_tables(), st.sampled_from([STANDARD, PUBLICATION]))
+def test_property_two_tables_sharing_a_margin(table: tuple[list[int], list[Group]], policy: SuppressionPolicy) -> None:
+    values, groups = table
+    status = protect(values, groups, policy)
+    assert all(status[c] != CellStatus.SHOWN for c, v in enumerate(values) if is_small(v, policy))
+    assert exposed_cells(values, groups, status, policy) == set()
+    assert reader_pins(values, labels_of(values, status, policy), groups, policy) == set()
+
+
+@GATE
 @given(st.lists(counts, min_size=1, max_size=8), st.sampled_from([STANDARD, PUBLICATION]))
 def test_property_one_group_with_its_total_published_elsewhere(values: list[int], policy: SuppressionPolicy) -> None:
     frame = pl.DataFrame({"n": values}, schema={"n": pl.Int64})

@@ -19,8 +19,8 @@ The rules (``protect`` implements them; ``SuppressionPolicy`` sets the threshold
 -----------------------------------------------------------------------------------
 1. **Zero is shown.** A cell of 0 describes nobody and cannot identify anyone; hiding it
    would also make every table of a small site unreadable. Zero cells are never hidden and
-   never chosen as complements. Consequence (accepted): a hidden cell is known to be at
-   least 1 -- the "<5" label says as much anyway.
+   never chosen as complements. Consequence: a reader knows every hidden cell is at least 1,
+   and rules 3b, 3d and 3e account for that.
 2. **Primary suppression.** A cell of 1 .. ``min_count - 1`` is hidden: value null, label
    ``policy.small_label`` ("<5"; "<8" in publication mode).
 3. **Secondary (complementary) suppression.** After rule 2, repeat until nothing changes:
@@ -47,9 +47,22 @@ The rules (``protect`` implements them; ``SuppressionPolicy`` sets the threshold
       rational rank), keeping track of which equations each row combines. Every hidden cell
       the system determines gets a complement among the shown cells that its derivation uses
       (chosen in the order of (a)), and the rules run again until nothing is determined.
+   d. *Bounds across groups.* The reader's full knowledge -- every group equation at once, a
+      "<5" cell in 1..4, a ".." complement at least 5, a withheld cell (3e) at least 1 -- is
+      audited exactly: for each hidden cell the smallest and largest value it can take is found
+      by linear programming (``workbench.bounds``). A cell pinned to one value gets a complement
+      from its groups (in the order of (a)); when they have none left, rule 3e; when that
+      changes nothing, the same one step further out (groups that share a hidden cell with
+      them), until no non-zero cell is pinned.
+   e. *Withholding.* Where only the "<5" label itself gives cells away (one site, one month,
+      four community kinds with one person each: four cells of at least 1 under a "<5" total
+      of at most 4 are all 1), the "<5" cells of the group are shown as ".." instead: still
+      hidden, now without the upper bound of 4 that pinned them. What a statistics office does
+      when a table is too thin to publish as it stands: it says less, not something false.
    Complements are labelled ``HIDDEN_LABEL`` (".."), not "<5": they are not small, and
-   calling a cell of 40 "<5" would mislead the reader. Rule 3b accounts for what the
-   different label tells a reader.
+   calling a cell of 40 "<5" would mislead the reader. Rules 3b and 3d account for what the
+   different label tells a reader. A small cell may therefore show as ".." (3e), never a
+   small number.
 4. **Rounding (publication mode).** With ``round_to`` set, every shown count is rounded to
    the nearest multiple (halves up; 0 stays 0). The rules above run on the true counts.
 5. **Rates.** A rate is shown only when its numerator and denominator are both shown cells
@@ -74,8 +87,6 @@ The rules (``protect`` implements them; ``SuppressionPolicy`` sets the threshold
 Residual risks this module does not remove (documented so that callers can decide):
 - Implied cells: nested counts (referred >= conversation >= escorted) imply the
   drop-outs between steps (referred - conversation), which are not cells of any table.
-- Bounds combined across several groups (rule 3b looks at one group at a time; rule 3c is
-  exact-linear only).
 - A group whose total is published elsewhere (no total row passed) can only be protected
   with cells of the group itself. Pass the total row whenever it is shown with the table.
 - The same number shown by two separate calls is protected by each call on its own;
@@ -87,10 +98,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import IntEnum
 
 import polars as pl
+
+from workbench.bounds import Equation, pinned_cells
 
 __all__ = [
     "HIDDEN_LABEL", "NO_RATE_LABEL", "PUBLICATION", "STANDARD", "CellStatus", "Group", "SuppressionPolicy",
@@ -152,6 +166,7 @@ class CellStatus(IntEnum):
     SHOWN = 0
     SMALL = 1  # primary suppression: 1 .. min_count - 1
     COMPLEMENT = 2  # secondary suppression: hidden so that a small cell cannot be worked out
+    WITHHELD = 3  # a small cell shown as ".." instead of "<5", because the "<5" would give it away
 
 
 def is_small(n: int, policy: SuppressionPolicy) -> bool:
@@ -224,6 +239,11 @@ class Group:
 _PRIME = (1 << 61) - 1
 
 
+def _cells(group: Group) -> tuple[int, ...]:
+    """The group's members and its total."""
+    return group.members if group.total is None else (*group.members, group.total)
+
+
 def _unknowns(group: Group, status: list[CellStatus]) -> tuple[list[int], bool]:
     hidden = [c for c in group.members if status[c] != CellStatus.SHOWN]
     total_hidden = group.total is not None and status[group.total] != CellStatus.SHOWN
@@ -231,7 +251,11 @@ def _unknowns(group: Group, status: list[CellStatus]) -> tuple[list[int], bool]:
 
 
 def _range(status: CellStatus, m: int) -> tuple[float, float]:
-    return (1.0, float(m - 1)) if status == CellStatus.SMALL else (float(m), math.inf)
+    """What a reader knows of a hidden cell (zeros are never hidden): "<5" is 1..4, a complement at least 5,
+    a withheld small cell (also "..") at least 1."""
+    if status == CellStatus.SMALL:
+        return (1.0, float(m - 1))
+    return (float(m), math.inf) if status == CellStatus.COMPLEMENT else (1.0, math.inf)
 
 
 def _pinned(group: Group, values: Sequence[int], status: list[CellStatus], m: int) -> bool:
@@ -342,6 +366,33 @@ def _determined(groups: Sequence[Group], status: list[CellStatus]) -> dict[int, 
     return _eliminate(groups, status)[0]
 
 
+def _bounds_pinned(groups: Sequence[Group], counts: Sequence[int], status: Sequence[CellStatus], m: int,
+                   free: AbstractSet[int] = frozenset()) -> set[int]:
+    """Hidden cells that the group equations and the hidden cells' ranges (``_range``) pin to one value
+    (``free``: cells known not to be, see ``pinned_cells``)."""
+    hidden = {c for g in groups for c in (*g.members, *(() if g.total is None else (g.total,)))
+              if status[c] != CellStatus.SHOWN}
+    if len(hidden) < 2 and not any(_pinned(g, counts, list(status), m) for g in groups):
+        return set()
+    equations: list[Equation] = []
+    for g in groups:
+        coefficients: dict[int, int] = {}
+        rhs = 0
+        for c in g.members:
+            if c in hidden:
+                coefficients[c] = coefficients.get(c, 0) + 1
+            else:
+                rhs -= counts[c]
+        if g.total is None:
+            rhs += sum(counts[c] for c in g.members)  # published elsewhere: known to the reader
+        elif g.total in hidden:
+            coefficients[g.total] = coefficients.get(g.total, 0) - 1
+        else:
+            rhs += counts[g.total]
+        equations.append((coefficients, float(rhs)))
+    return pinned_cells(equations, {c: _range(status[c], m) for c in hidden}, {c: float(counts[c]) for c in hidden}, free)
+
+
 def _clean_groups(values: Sequence[int | None], groups: Iterable[Group]) -> list[Group]:
     """Groups without the non-cells (null counts); a null total counts as published elsewhere.
     A group left without members is dropped (it would claim that its total is 0)."""
@@ -374,6 +425,7 @@ class _Engine:
         for index, g in enumerate(self.groups):
             for c in (*g.members, *(() if g.total is None else (g.total,))):
                 self.member_of[c].append(index)
+        self.free: set[int] = set()  # hidden cells the bounds audit found free
         self.dirty: list[int] = list(range(len(self.groups)))
         heapq.heapify(self.dirty)
 
@@ -394,10 +446,36 @@ class _Engine:
             options.append(self._order(group.total, True))
         return min(options)[-1] if options else None
 
-    def hide(self, cell: int) -> None:
-        self.status[cell] = CellStatus.COMPLEMENT
+    def hide(self, cell: int, status: CellStatus = CellStatus.COMPLEMENT) -> None:
+        self.status[cell] = status
         for g in self.member_of[cell]:
             heapq.heappush(self.dirty, g)
+
+    def withhold(self, group: Group) -> bool:
+        """Rule 3e: show the group's "<5" cells as ".." (no lower bound of 1); whether there were any."""
+        cells = [c for c in _cells(group) if self.status[c] == CellStatus.SMALL]
+        for c in cells:
+            self.hide(c, CellStatus.WITHHELD)
+        return bool(cells)
+
+    def protect_cell(self, cell: int) -> bool:
+        """Break a pin of ``cell`` (rules 3d, 3e): a complement from its groups (rule 3a's order), else show
+        their "<5" cells as ".."; else the same one step further out (the groups that share a hidden cell
+        with those), and so on. Whether anything changed (not when the whole table is hidden already)."""
+        layer, seen = set(self.member_of[cell]), set(self.member_of[cell])
+        while layer:
+            cells = {c for g in layer for c in _cells(self.groups[g])}
+            options = [self._order(c, any(self.groups[g].total == c for g in self.member_of[c]))
+                       for c in cells if self._eligible(c)]
+            if options:
+                self.hide(min(options)[-1])
+                return True
+            withheld = [self.withhold(self.groups[g]) for g in sorted(layer)]  # every group of the layer
+            if any(withheld):
+                return True
+            layer = {g for c in cells for g in self.member_of[c]} - seen
+            seen |= layer
+        return False
 
     def _coefficient(self, cell: int, group: int) -> int:
         g = self.groups[group]
@@ -410,15 +488,18 @@ class _Engine:
             g = self.groups[index]
             while _pinned(g, self.counts, self.status, self.m):
                 pick = self.complement(g)
-                if pick is None:
+                if pick is not None:
+                    self.hide(pick)
+                elif not self.withhold(g):
                     break
-                self.hide(pick)
 
     def _linear_rule(self) -> bool:
         """Rule 3c: a complement for every hidden cell the group equations determine. Whether any was added."""
         determined, redundant = _eliminate(self.groups, self.status)
         added: list[int] = []
         for cell, combo in sorted(determined.items()):
+            if self.counts[cell] == 0:
+                continue  # a zero describes nobody (rule 1)
             weights: dict[int, int] = {}
             for index, coefficient in combo.items():
                 g = self.groups[index]
@@ -446,11 +527,28 @@ class _Engine:
             added.append(pick)
         return bool(added)
 
+    def _bounds_rule(self) -> bool:
+        """Rule 3d: protect the first non-zero cell that all equations and bounds together pin, if anything can."""
+        hidden = {c for c, s in enumerate(self.status) if s != CellStatus.SHOWN}
+        pinned = _bounds_pinned(self.groups, self.counts, self.status, self.m, self.free)
+        self.free |= hidden - pinned  # the rules only ever hide more: a free cell stays free
+        changed = False
+        before = list(self.status)
+        for cell in sorted(c for c in pinned if self.counts[c]):
+            # several per audit, but none in a group this audit already changed (that change may free it)
+            if any(
+                    self.status[c] != before[c] for g in self.member_of[cell] for c in _cells(self.groups[g])):
+                continue
+            changed = self.protect_cell(cell) or changed
+        return changed
+
     def run(self) -> list[CellStatus]:
-        self._groups_rule()
-        while self._linear_rule():
+        while True:
             self._groups_rule()
-        return self.status
+            while self._linear_rule():
+                self._groups_rule()
+            if not self._bounds_rule():
+                return self.status
 
 
 def protect(values: Sequence[int | None], groups: Sequence[Group], policy: SuppressionPolicy,
@@ -474,14 +572,8 @@ def exposed_cells(values: Sequence[int | None], groups: Sequence[Group], status:
     counts = [0 if v is None else int(v) for v in values]
     state = list(status)
     clean = _clean_groups(values, groups)
-    exposed = set(_determined(clean, state))
-    for g in clean:
-        if _pinned(g, counts, state, policy.min_count):
-            hidden, total_hidden = _unknowns(g, state)
-            exposed.update(hidden)
-            if total_hidden and g.total is not None:
-                exposed.add(g.total)
-    return exposed
+    exposed = set(_determined(clean, state)) | _bounds_pinned(clean, counts, state, policy.min_count)
+    return {c for c in exposed if counts[c]}
 
 
 # --- polars front end ---------------------------------------------------------------------------

@@ -75,11 +75,15 @@ class Server:
                                       cookies=http.cookiejar.CookieJar())
         kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', html)
         if kernel:
-            request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel.group(1)}", data=b"",
-                                             method="POST", headers={"Authorization": f"token {self.token}"})
-            with urllib.request.urlopen(request, timeout=60):
-                pass
+            self.shutdown(kernel.group(1))
         return status, headers, html
+
+    def shutdown(self, kernel: str) -> None:
+        """Shut a page's kernel down, as the page's beacon does when it is closed."""
+        request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel}", data=b"",
+                                         method="POST", headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=60):
+            pass
 
 
 def _env() -> dict[str, str]:

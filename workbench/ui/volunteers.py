@@ -104,7 +104,7 @@ class VolunteersTab:
             date_field("trained_on", t("ui.volunteers.field.trained_on")),
             choice_field("recruited_via", t("ui.volunteers.field.recruited_via"),
                          enum_options("recruitment", m.Recruitment), m.Recruitment.volunteer_centre.value),
-            Field("availability", t("ui.volunteers.field.availability"), self.availability),  # type: ignore[arg-type]
+            Field("availability", t("ui.volunteers.field.availability"), self.availability),
         ])
         for name in FIELD_NAMES:
             self.form[name].control.add_class(f"wb-volunteer-{name}")

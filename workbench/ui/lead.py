@@ -361,7 +361,7 @@ class LeadApp:
         """Write the report (HTML) and every chart (SVG, PNG) to ``<data>/exports``; the paths."""
         if not self.charts:
             self.redraw()
-        folder = Path(self.wb.store.root) / "exports"  # type: ignore[attr-defined]
+        folder = Path(self.wb.store.root) / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now()
         stem = f"rapport-{now:%Y%m%d-%H%M%S}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -39,6 +39,9 @@ from workbench.ui.common import (
     split_labels,
     text_field,
 )
+
+if TYPE_CHECKING:
+    from workbench.ui.app import CoordinatorApp
 
 log = logging.getLogger("workbench.ui")
 
@@ -135,7 +138,7 @@ class Questionnaire(widgets.VBox):
 class IntakeTab:
     """Register a referred citizen and open the case, with consent and optional baseline measures."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-intake-feedback")

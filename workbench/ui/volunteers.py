@@ -10,7 +10,7 @@ so a change made meanwhile by another coordinator is refused and the form reload
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import polars as pl
@@ -39,6 +39,9 @@ from workbench.ui.common import (
     split_labels,
     text_field,
 )
+
+if TYPE_CHECKING:
+    from workbench.ui.app import CoordinatorApp
 
 DEFAULT_LANGUAGES = "da"
 DEFAULT_CAPACITY = 3
@@ -77,7 +80,7 @@ class AvailabilityGrid(widgets.GridBox):
 class VolunteersTab:
     """Brobyggere of the coordinator's site: a searchable list and one form to register or edit."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-volunteer-feedback")

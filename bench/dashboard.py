@@ -273,6 +273,7 @@ def cmdline(pid: int) -> str:
 
 def processes(server: Any) -> list[tuple[int, str, float, str]]:
     """(pid, role, RSS MB, kernel id) of the server and its kernels (psutil if present, else /proc)."""
+    psutil: ModuleType | None
     try:
         import psutil
     except ImportError:
@@ -357,8 +358,8 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         print(f"browser, navigation -> {shown.what}: median {statistics.median(usable):.2f} s, "
               f"min {min(usable):.2f} s, max {max(usable):.2f} s")
         for key, seconds in results[-1].tabs.items():
-            shown = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
-            print(f"first opening of the {key} tab (load {len(results)}): {shown}")
+            opened = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
+            print(f"first opening of the {key} tab (load {len(results)}): {opened}")
         print("server side alone (HTTP GET of the page, no browser): "
               + ", ".join(f"{r:.2f} s" for r in renders)
               + f"  (median {statistics.median(renders):.2f} s)")

@@ -37,6 +37,8 @@ demo: $(STAMP)
 	$(BIN)/workbench serve --port $(PORT)
 
 test: $(STAMP) $(CHROMIUM)
+	$(BIN)/ruff check workbench tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -298,6 +298,7 @@ def cmdline(pid: int) -> str:
 
 def processes(server: Any) -> list[tuple[int, str, float, str]]:
     """(pid, role, RSS MB, kernel id) of the server and its kernels (psutil if present, else /proc)."""
+    psutil: ModuleType | None
     try:
         import psutil
     except ImportError:

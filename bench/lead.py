@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +80,7 @@ def report(result: dict[str, object]) -> None:
     print("  per chart (table + spec / SVG):")
     for view, (built, svg) in per_view.items():
         print(f"    {view:13} {built * 1000:7.0f} ms / {svg * 1000:6.0f} ms")
-    print(f"  specs sent to the page: {int(result['spec_bytes']) / 1024:.0f} KiB in all (aggregates only); "
+    print(f"  specs sent to the page: {cast(int, result['spec_bytes']) / 1024:.0f} KiB in all (aggregates only); "
           f"peak memory {result['peak_mb']:.0f} MB")
 
 

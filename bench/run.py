@@ -75,7 +75,8 @@ def _child(mode: str, data: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", _CHILD, mode, str(data)], capture_output=True, text=True,
                          env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def run(size: int) -> None:

@@ -527,7 +527,7 @@ def time_to_help(frames: Any, filters: Filters | None = None, policy: Suppressio
     below ``min_count``; individual waiting times are never returned.
     """
     cases = _cases(frames, filters)
-    parts = []
+    parts: list[pl.DataFrame] = []
     for measure, step in _WAITS:
         days = _with_total(cases.filter(pl.col(measure).is_not_null()).select("site", pl.col(measure).alias("d")))
         d = pl.col("d").cast(pl.Float64)
@@ -613,15 +613,15 @@ def lasting(frames: Any, filters: Filters | None = None, policy: SuppressionPoli
         .then(pl.col("still_12w")).otherwise(None).alias("s12"))
     rows = []
     previous = pl.lit(True)
-    for week, state in ((0, "s0"), (4, "s4"), (12, "s12")):
-        due = pl.col("escorted_on") + timedelta(weeks=week) <= limit
-        known = pl.col(state).is_not_null()
+    for weeks, column in ((0, "s0"), (4, "s4"), (12, "s12")):
+        due = pl.col("escorted_on") + timedelta(weeks=weeks) <= limit
+        known = pl.col(column).is_not_null()
         rows.append(pl.concat([
-            cases.select("kind", pl.lit(week).alias("week"), pl.lit(q).alias("quantity"), flag.alias("hit"))
-            for q, flag in (("n_at_risk", previous & known), ("still", pl.col(state).fill_null(False)),
+            cases.select("kind", pl.lit(weeks).alias("week"), pl.lit(q).alias("quantity"), flag.alias("hit"))
+            for q, flag in (("n_at_risk", previous & known), ("still", pl.col(column).fill_null(False)),
                             ("censored", previous & ~known & ~due), ("no_follow_up", previous & ~known & due))
         ]))
-        previous = pl.col(state).fill_null(False)
+        previous = pl.col(column).fill_null(False)
     long = _with_total(pl.concat(rows), "kind").group_by("kind", "week", "quantity").agg(
         pl.col("hit").sum().cast(pl.Int64).alias("n"))
     present = set(cases.get_column("kind").to_list())

@@ -70,7 +70,9 @@ def _pinned_in(cells: list[int], equations: list[Equation], bounds: Mapping[int,
     solver = highspy._Highs()
     solver.setOptionValue("output_flag", False)
     solver.addVars(len(cells), lows, highs)
-    starts, indices, coefficients = [], [], []
+    starts: list[int] = []
+    indices: list[int] = []
+    coefficients: list[float] = []
     for terms, _ in equations:
         starts.append(len(indices))
         for cell, coefficient in terms.items():

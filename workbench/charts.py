@@ -69,7 +69,15 @@ def values(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _data(frame: pl.DataFrame) -> alt.Data:
-    return alt.Data(values=values(frame))
+    return alt.Data(values=values(frame))  # type: ignore[no-untyped-call]  # altair's generated Data.__init__ is untyped
+
+
+def _layer(*charts: Any, **kwargs: Any) -> alt.LayerChart:
+    """``alt.layer``, typed to return a ``FacetChart`` too: it does only for layers sharing row/column/facet
+    encodings, which ours never have."""
+    chart = alt.layer(*charts, **kwargs)
+    assert isinstance(chart, alt.LayerChart)
+    return chart
 
 
 def _name(prefix: str, value: str | None, lang: str | None) -> str:
@@ -142,7 +150,7 @@ def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: boo
     rate = base.mark_text(dy=-15, baseline="bottom", fontSize=9, fontWeight="bold").transform_filter(
         "datum.is_total && datum.step_no > 0").transform_calculate(_y=_baseline("count")).encode(
         y="_y:Q", text="from_referral_label:N")
-    return alt.layer(bars, text, rate, data=_data(frame)).properties(
+    return _layer(bars, text, rate, data=_data(frame)).properties(
         title=_title("charts.funnel.title", lang), width=int(_WIDTH * 1.5))
 
 
@@ -167,7 +175,7 @@ def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.La
         x=x, y=alt.Y("actual:Q", title=y_title), color=color, tooltip=tooltip)
     target = alt.Chart().mark_line(strokeDash=[4, 3], opacity=0.7).encode(
         x=x, y=alt.Y("target:Q", title=y_title), color=color, tooltip=tooltip)
-    return alt.layer(target, actual, data=_data(frame)).properties(
+    return _layer(target, actual, data=_data(frame)).properties(
         title=_title("charts.progress.title", lang, gaps=True), width=_WIDTH)
 
 
@@ -190,13 +198,13 @@ def _monthly_lines(sites: list[str], value: str, label: str, extra: list[alt.Too
     line = alt.Chart().mark_line(point=True, invalid="break-paths-show-domains").encode(
         x=x, y=y, color=color, tooltip=tooltip)
     if not partial:
-        return alt.layer(line)
+        return _layer(line)
     # A month still running is a hollow point off the line, so it does not read as a sudden drop.
     note = alt.Tooltip("partial_note:N", title=t("charts.axis.month", lang))
     running = alt.Chart().mark_point(filled=False, size=40).transform_filter("datum.partial").transform_calculate(
         partial_note=json.dumps(t("charts.partial_month", lang), ensure_ascii=False)).encode(
         x=x, y=y, color=color, tooltip=[*tooltip, note])
-    return alt.layer(line.transform_filter("!datum.partial"), running)
+    return _layer(line.transform_filter("!datum.partial"), running)
 
 _FLOW = ("referrals", "escorts", "closures")
 
@@ -241,7 +249,7 @@ def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) ->
                                   color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=8, angle=0).transform_calculate(
         _y=_baseline("share")).encode(y="_y:Q", text="share_label:N")
-    return alt.layer(bars, text, data=_data(frame)).properties(
+    return _layer(bars, text, data=_data(frame)).properties(
         title=_title("charts.sources.title", lang), width=int(_WIDTH * 1.5))
 
 
@@ -272,7 +280,7 @@ def time_to_help_chart(time_to_help: pl.DataFrame, *, lang: str | None = None) -
     median = base.mark_tick(color="black", thickness=2, size=12).encode(x=alt.X("median:Q", title=days))
     hidden = base.mark_text(align="left", dx=2, fontSize=9).transform_filter("datum.median == null").encode(
         x=alt.datum(0), text="n_label:N")
-    return alt.layer(rule, box, median, hidden, data=_data(frame)).properties(
+    return _layer(rule, box, median, hidden, data=_data(frame)).properties(
         title=_title("charts.time_to_help.title", lang), width=_WIDTH)
 
 
@@ -312,7 +320,7 @@ def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.Laye
         color=color, tooltip=tooltip)
     hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(
         "datum.survival == null").encode(x=x, y=alt.datum(0), text="survival_label:N", color=color, tooltip=tooltip)
-    return alt.layer(line, hidden, data=_data(frame)).properties(
+    return _layer(line, hidden, data=_data(frame)).properties(
         title=_title("charts.lasting.title", lang), width=_WIDTH)
 
 
@@ -347,7 +355,7 @@ def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.La
     point = base.mark_point(filled=True, size=60).encode(x=alt.X("mean_change:Q", title=change))
     n_text = base.mark_text(align="left", dx=6, fontSize=9).transform_calculate(
         _n="'n = ' + datum.n_label").encode(x=alt.value(_WIDTH), text="_n:N")  # a column right of the plot
-    return alt.layer(zero, interval, point, n_text, data=_data(frame)).properties(
+    return _layer(zero, interval, point, n_text, data=_data(frame)).properties(
         title=_title("charts.outcomes.title", lang), width=_WIDTH)
 
 
@@ -380,7 +388,7 @@ def volunteers_chart(volunteers: pl.DataFrame, *, dimension: str = "status",
                                   color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
         _y=_baseline("volunteers")).encode(y="_y:Q", text="volunteers_label:N")
-    return alt.layer(bars, text, data=_data(frame)).properties(
+    return _layer(bars, text, data=_data(frame)).properties(
         title=_title("charts.volunteers.title", lang), width=_WIDTH)
 
 
@@ -392,7 +400,7 @@ def _vl_version() -> str:
     return f"{major}_{minor}"
 
 
-def to_svg(chart: alt.TopLevelMixin) -> str:
+def to_svg(chart: alt.TopLevelSpec) -> str:
     """The chart as an SVG document (rendered offline by vl-convert).
 
     The spec is not re-validated here (the chart tests validate every builder's spec), which
@@ -405,10 +413,10 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 def warm_up() -> None:
     """Render one tiny chart so vl-convert's engine is started before a page needs it."""
-    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q"))
+    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q"))  # type: ignore[no-untyped-call]  # as in _data
 
 
-def to_svgs(charts: Mapping[str, alt.TopLevelMixin]) -> dict[str, str]:
+def to_svgs(charts: Mapping[str, alt.TopLevelSpec]) -> dict[str, str]:
     """Several charts as SVG at once: vl-convert renders outside the GIL, so threads overlap."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -427,7 +435,7 @@ def fast_build() -> Any:
     return debug_mode(False)
 
 
-def to_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+def to_png(chart: alt.TopLevelSpec, scale: float = 2.0) -> bytes:
     """The chart as a PNG image (rendered offline by vl-convert)."""
     import vl_convert as vlc
 
@@ -444,8 +452,8 @@ def _when(created: datetime | date) -> str:
     return created.strftime("%d-%m-%Y %H:%M") if isinstance(created, datetime) else created.strftime("%d-%m-%Y")
 
 
-def stamped(chart: alt.TopLevelMixin, filters_text: str, created: datetime | date, *,
-            lang: str | None = None) -> alt.TopLevelMixin:
+def stamped(chart: alt.TopLevelSpec, filters_text: str, created: datetime | date, *,
+            lang: str | None = None) -> alt.TopLevelSpec:
     """A copy of ``chart`` with the filters and the creation time printed under its title, so an
     exported SVG or PNG says on its face what it shows (the report prints them once at the top)."""
     copy = chart.copy(deep=False)  # the data is shared; only the title is replaced
@@ -458,7 +466,7 @@ def stamped(chart: alt.TopLevelMixin, filters_text: str, created: datetime | dat
     return copy
 
 
-def report_html(charts: Mapping[str, alt.TopLevelMixin], filters_text: str, created: datetime | date, *,
+def report_html(charts: Mapping[str, alt.TopLevelSpec], filters_text: str, created: datetime | date, *,
                 lang: str | None = None) -> str:
     """A self-contained HTML report: every chart as inline SVG under its heading (the dict's key),
     the filters and the creation date printed at the top. No scripts, no external resources."""

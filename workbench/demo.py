@@ -405,6 +405,9 @@ class _Generator:
         span = self.today_ord - self.start_ord
         for k in range(count):
             status = "active" if k < 2 else rng.choices(VOLUNTEER_STATUSES, VOLUNTEER_STATUS_WEIGHTS)[0]
+            available: int | None
+            record_check: int | None
+            trained: int | None
             if status in ("active", "paused", "left"):
                 if k < 2 or rng.random() < 0.3:
                     available = self.start_ord
@@ -484,6 +487,8 @@ class _Generator:
             if names[name] > 1:
                 name = f"{name} (hold {names[name]})"
             r = rng.random()
+            age_min: int | None
+            age_max: int | None
             if kind == "intergenerational" or r < 0.55:
                 age_min, age_max = (None, None) if r < 0.3 else (18, None)
             elif r < 0.7:
@@ -607,6 +612,7 @@ class _Generator:
             return plan
         assigned = contacted + rng.choices((0, 1, 2, 3, 5, 7), (30, 20, 15, 15, 10, 10))[0]
         add(assigned, ASSIGN)
+        day: int | None
         day = assigned
         if rng.random() < 0.05:
             day = self._pause(add, close, day)

@@ -9,7 +9,7 @@ changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,11 @@ from workbench.workflow import EventKind, Status
 
 AGE_GROUPS = ("youth", "adult", "elderly", "unknown")
 """youth: under 30, adult: 30–64, elderly: 65 and over, at the year of referral."""
+
+
+def schema(columns: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.Schema:
+    """``pl.Schema(columns)``; typed so that mypy accepts a dict mixing dtype classes and instances."""
+    return pl.Schema(columns)
 
 
 def _enum(values: Any) -> pl.Enum:
@@ -40,7 +45,7 @@ INSTRUMENT = _enum(m.Instrument)
 TIMEPOINT = _enum(m.Timepoint)
 MODE = _enum(m.AdministrationMode)
 
-EVENTS_SCHEMA = pl.Schema({
+EVENTS_SCHEMA = schema({
     "event_id": pl.String, "seq": pl.Int64, "case_id": pl.String, "site": pl.String, "kind": KIND,
     "on": pl.Date, "recorded_at": pl.Datetime("us", "UTC"), "recorded_by": pl.String,
     "volunteer_id": pl.String, "community_id": pl.String, "override": pl.Boolean,
@@ -49,7 +54,7 @@ EVENTS_SCHEMA = pl.Schema({
     "close_reason": CLOSE_REASON, "measure_id": pl.String,
 })
 
-CASES_SCHEMA = pl.Schema({
+CASES_SCHEMA = schema({
     "case_id": pl.String, "case_number": pl.String, "site": pl.String, "citizen_id": pl.String,
     "volunteer_id": pl.String, "community_id": pl.String, "age_group": AGE_GROUP,
     "referral_source": REFERRAL_SOURCE, "status": STATUS, "referred_on": pl.Date,
@@ -61,7 +66,7 @@ CASES_SCHEMA = pl.Schema({
     "research_consent": pl.Boolean, "interventions": pl.List(pl.String),
 })
 
-VOLUNTEERS_SCHEMA = pl.Schema({
+VOLUNTEERS_SCHEMA = schema({
     "volunteer_id": pl.String, "site": pl.String, "name": pl.String, "status": VOLUNTEER_STATUS,
     "capacity": pl.Int32, "load": pl.Int32, "free": pl.Int32, "languages": pl.List(pl.String),
     "interests": pl.List(pl.String), "availability": pl.List(pl.String), "postal_code": pl.String,
@@ -69,7 +74,7 @@ VOLUNTEERS_SCHEMA = pl.Schema({
     "registered_on": pl.Date, "last_event_on": pl.Date,
 })
 
-COMMUNITIES_SCHEMA = pl.Schema({
+COMMUNITIES_SCHEMA = schema({
     "community_id": pl.String, "site": pl.String, "name": pl.String, "organiser": pl.String,
     "kind": COMMUNITY_KIND, "status": COMMUNITY_STATUS, "postal_code": pl.String,
     "latitude": pl.Float64, "longitude": pl.Float64, "weekdays": pl.List(pl.String),
@@ -78,19 +83,19 @@ COMMUNITIES_SCHEMA = pl.Schema({
     "last_verified_by": pl.String,
 })
 
-MEASURES_SCHEMA = pl.Schema({
+MEASURES_SCHEMA = schema({
     "measure_id": pl.String, "case_id": pl.String, "site": pl.String, "instrument": INSTRUMENT,
     "timepoint": TIMEPOINT, "on": pl.Date, "raw_score": pl.Int16, "metric_score": pl.Float64,
     "score": pl.Float64, "mode": MODE, "administered_by": pl.String,
 })
 
-MEASURE_PAIRS_SCHEMA = pl.Schema({
+MEASURE_PAIRS_SCHEMA = schema({
     "case_id": pl.String, "site": pl.String, "instrument": INSTRUMENT,
     "baseline_on": pl.Date, "baseline": pl.Float64, "baseline_mode": MODE,
     "follow_up_on": pl.Date, "follow_up": pl.Float64, "follow_up_mode": MODE, "change": pl.Float64,
 })
 
-FUNNEL_SCHEMA = pl.Schema({
+FUNNEL_SCHEMA = schema({
     "site": pl.String, "month": pl.Date, "referred": pl.UInt32, "conversation": pl.UInt32,
     "escorted": pl.UInt32, "attended": pl.UInt32, "lasting_12w": pl.UInt32,
 })
@@ -199,7 +204,7 @@ class Frames:
             .select(EVENTS_SCHEMA.names())
             .sort("seq")
             .collect()
-            .cast(dict(EVENTS_SCHEMA))
+            .cast(EVENTS_SCHEMA)
         )
 
     @property
@@ -260,7 +265,7 @@ class Frames:
                                        ("escort", "escorted_on"))],
             )
         )
-        return frame.select(CASES_SCHEMA.names()).collect().cast(dict(CASES_SCHEMA)).sort("case_id")
+        return frame.select(CASES_SCHEMA.names()).collect().cast(CASES_SCHEMA).sort("case_id")
 
     @property
     def volunteers(self) -> pl.DataFrame:
@@ -287,7 +292,7 @@ class Frames:
             .with_columns(pl.col("load").fill_null(0))
             .with_columns((pl.col("capacity") - pl.col("load")).clip(lower_bound=0).alias("free"))
             .select(VOLUNTEERS_SCHEMA.names())
-            .collect().cast(dict(VOLUNTEERS_SCHEMA)).sort("volunteer_id")
+            .collect().cast(VOLUNTEERS_SCHEMA).sort("volunteer_id")
         )
 
     @property
@@ -303,7 +308,7 @@ class Frames:
                           pl.col("schedule").list.eval(pl.element().struct.field("weekday")).list.unique(
                               maintain_order=True).alias("weekdays"))
             .select(COMMUNITIES_SCHEMA.names())
-            .collect().cast(dict(COMMUNITIES_SCHEMA)).sort("community_id")
+            .collect().cast(COMMUNITIES_SCHEMA).sort("community_id")
         )
 
     @property
@@ -322,7 +327,7 @@ class Frames:
                           .alias("score"))
             .join(sites, on="case_id", how="left")
             .select(MEASURES_SCHEMA.names())
-            .collect().cast(dict(MEASURES_SCHEMA)).sort("measure_id")
+            .collect().cast(MEASURES_SCHEMA).sort("measure_id")
         )
 
     @property
@@ -343,7 +348,7 @@ class Frames:
             baseline.join(follow, on=keys, how="inner")
             .with_columns((pl.col("follow_up") - pl.col("baseline")).alias("change"))
             .select(MEASURE_PAIRS_SCHEMA.names())
-            .collect().cast(dict(MEASURE_PAIRS_SCHEMA)).sort("case_id", "instrument")
+            .collect().cast(MEASURE_PAIRS_SCHEMA).sort("case_id", "instrument")
         )
 
     @property
@@ -361,7 +366,7 @@ class Frames:
                  pl.col("attended").fill_null(False).sum().alias("attended"),
                  pl.col("still_12w").fill_null(False).sum().alias("lasting_12w"))
             .select(FUNNEL_SCHEMA.names())
-            .collect().cast(dict(FUNNEL_SCHEMA)).sort("site", "month")
+            .collect().cast(FUNNEL_SCHEMA).sort("site", "month")
         )
 
     def all(self) -> dict[str, pl.DataFrame]:

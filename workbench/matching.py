@@ -72,11 +72,11 @@ MATCH_REASON_KEYS: tuple[str, ...] = (
 REASON = pl.Struct({"key": pl.String, "value": pl.String})
 REASONS = pl.List(REASON)
 
-VOLUNTEER_MATCHES_SCHEMA = pl.Schema({
+VOLUNTEER_MATCHES_SCHEMA = frames.schema({
     "volunteer_id": pl.String, "name": pl.String, "load": pl.Int32, "capacity": pl.Int32,
     "score": pl.Float64, "reasons": REASONS,
 })
-COMMUNITY_MATCHES_SCHEMA = pl.Schema({
+COMMUNITY_MATCHES_SCHEMA = frames.schema({
     "community_id": pl.String, "name": pl.String, "organiser": pl.String, "kind": frames.COMMUNITY_KIND,
     "postal_code": pl.String, "weekdays": pl.List(pl.String), "score": pl.Float64, "reasons": REASONS,
 })
@@ -259,7 +259,7 @@ def rank_volunteers(citizen: Mapping[str, Any], volunteers: pl.DataFrame, *, sit
         ]))
         .select(VOLUNTEER_MATCHES_SCHEMA.names())
         .collect()
-        .cast(dict(VOLUNTEER_MATCHES_SCHEMA))
+        .cast(VOLUNTEER_MATCHES_SCHEMA)
     )
 
 
@@ -345,5 +345,5 @@ def rank_communities(citizen: Mapping[str, Any], communities: pl.DataFrame, *, s
         ]))
         .select(COMMUNITY_MATCHES_SCHEMA.names())
         .collect()
-        .cast(dict(COMMUNITY_MATCHES_SCHEMA))
+        .cast(COMMUNITY_MATCHES_SCHEMA)
     )

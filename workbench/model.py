@@ -24,6 +24,7 @@ from pydantic import (
 
 from workbench import validation as v
 from workbench.errors import InvalidInput
+from workbench.text import contains_cpr
 
 
 def _rule(check: Callable[[Any], Any]) -> AfterValidator:
@@ -156,7 +157,7 @@ class Record(BaseModel):
         if isinstance(data, dict):
             for key, value in data.items():
                 for text in _strings(value):
-                    if v.contains_cpr(text):
+                    if contains_cpr(text):
                         raise InvalidInput("input.cpr_refused", field=key)
         return data
 

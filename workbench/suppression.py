@@ -353,7 +353,7 @@ def _eliminate(groups: Sequence[Group], status: list[CellStatus]
     for lead in sorted(pivots, reverse=True):  # back substitution: reduced row echelon form
         row, combo = pivots[lead]
         for col in sorted(c for c in row if c != lead and c in pivots):
-            factor = row.get(col)
+            factor = row.get(col, 0)
             if factor:
                 _axpy(row, pivots[col][0], factor)
                 _axpy(combo, pivots[col][1], factor)
@@ -659,7 +659,7 @@ def suppress_counts(frame: pl.DataFrame, counts: str | Sequence[str], *,
         status = protect(values, groups, policy, ranks, forced)
         shown: list[int | None] = []
         labels: list[str] = []
-        hidden: list[bool] = []
+        suppressed: list[bool] = []
         for value, state in zip(values, status, strict=True):
             if value is None:
                 cell: tuple[int | None, str, bool] = (None, "", False)
@@ -670,9 +670,9 @@ def suppress_counts(frame: pl.DataFrame, counts: str | Sequence[str], *,
                 cell = (None, policy.small_label if state == CellStatus.SMALL else HIDDEN_LABEL, True)
             shown.append(cell[0])
             labels.append(cell[1])
-            hidden.append(cell[2])
+            suppressed.append(cell[2])
         out += [pl.Series(column, shown, dtype=pl.Int64), pl.Series(f"{column}_label", labels, dtype=pl.String),
-                pl.Series(f"{column}_suppressed", hidden, dtype=pl.Boolean)]
+                pl.Series(f"{column}_suppressed", suppressed, dtype=pl.Boolean)]
     return frame.with_columns(out)
 
 

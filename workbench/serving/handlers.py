@@ -22,7 +22,7 @@ import hmac
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
@@ -114,7 +114,7 @@ class TemplateFiles(_SignedIn, JupyterHandler, TemplateStaticFileHandler):
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         try:
-            return super().validate_absolute_path(root, absolute_path)
+            return cast("str | None", super().validate_absolute_path(root, absolute_path))  # voila's handler is untyped
         except web.HTTPError as error:
             raise web.HTTPError(404) from error  # outside the template's folder: nothing here
 
@@ -129,7 +129,7 @@ class SignedInFileFind(_SignedIn, FileFindHandler):
     async def get(self, path: str, include_body: bool = True) -> None:
         await web.StaticFileHandler.get(self, path, include_body)
 
-    async def head(self, path: str) -> None:  # type: ignore[override]
+    async def head(self, path: str) -> None:
         await web.StaticFileHandler.head(self, path)
 
 
@@ -147,7 +147,7 @@ class KernelRequestInfo(RequestInfoSocketHandler):
 def _themes_handler() -> type[web.RequestHandler]:
     from jupyterlab_server.themes_handler import ThemesHandler
 
-    class Themes(_SignedIn, ThemesHandler):  # type: ignore[misc]
+    class Themes(_SignedIn, ThemesHandler):
         """JupyterLab theme files."""
 
         async def get(self, path: str, include_body: bool = True) -> None:

@@ -99,7 +99,7 @@ def harden(path: Path | None = None) -> Path | None:
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     os.dup2(fd, 2)  # C libraries and anything else writing to fd 2 (ipykernel forwards it to the page)
-    sys.stderr = _LogStream(logging.getLogger("workbench.stderr"))  # type: ignore[assignment]
+    sys.stderr = _LogStream(logging.getLogger("workbench.stderr"))
     _quiet_tracebacks()
     _hardened.append(path)
     return path

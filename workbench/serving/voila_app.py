@@ -25,7 +25,7 @@ from workbench.serving.handlers import guarded, kernel_secret
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-class WorkbenchVoila(Voila):  # type: ignore[misc]
+class WorkbenchVoila(Voila):
     """Voila with the workbench's routes and pages."""
 
     name = "workbench-voila"
@@ -37,7 +37,7 @@ class WorkbenchVoila(Voila):  # type: ignore[misc]
         env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(TEMPLATES)), base.loader]),
             extensions=["jinja2.ext.i18n"], autoescape=True)
-        env.install_null_translations(newstyle=False)
+        env.install_null_translations(newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n at runtime
         settings["jinja2_env"] = env
         lang = language()
         texts = {key.removeprefix("serve.page."): value for key, value in catalog(lang).items()

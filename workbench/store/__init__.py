@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import polars as pl
@@ -22,6 +23,8 @@ __all__ = ["JournalStore", "Store", "Transaction"]
 class Store(Protocol):
     """What the service and the frames need from a store."""
 
+    @property
+    def root(self) -> Path: ...  # the data folder (erasure ledger, exports; backups are refused inside it)
     def refresh(self) -> None: ...
     def token(self) -> Any: ...
     def frame(self, table: str) -> pl.DataFrame: ...

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import polars as pl
 from filelock import FileLock, Timeout
@@ -323,7 +323,7 @@ class JournalStore:
         if df.height == 0:
             return 0
         numbers = df.get_column("id").str.extract(r"(\d+)$").cast(pl.Int64, strict=False)
-        return int(numbers.max() or 0)
+        return int(cast("int | None", numbers.max()) or 0)  # an Int64 column: its max is an int or None
 
     def _read_journal(self) -> None:
         path = self._journal_path()

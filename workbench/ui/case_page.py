@@ -76,7 +76,7 @@ class StepForm:
 
     form: Form
     extra: list[widgets.Widget]
-    submit: Callable[[], None]
+    submit: Callable[[], object]  # its result (e.g. the recorded event) is not used
 
 
 class CaseTab:
@@ -350,11 +350,11 @@ class CaseTab:
         form = Form([chooser, on, note])
         ranked = matching.rank_communities(citizen, wb.frames.communities, site=self.app.site,
                                            volunteer=volunteer, today=wb.today())
-        rows = [([r["name"], r["organiser"], reason_text(r["reasons"])], r["community_id"])
-                for r in ranked.iter_rows(named=True)]
+        suggested = [([r["name"], r["organiser"], reason_text(r["reasons"])], r["community_id"])
+                     for r in ranked.iter_rows(named=True)]
         pick = guard(self.step_feedback)(lambda cid: setattr(chooser.control, "value", lookup(offered, cid, "community_id")))
         suggestions = section(t("ui.case.suggested_communities"), row_list(
-            [t("ui.case.community"), t("ui.case.organiser"), t("ui.case.why")], rows,
+            [t("ui.case.community"), t("ui.case.organiser"), t("ui.case.why")], suggested,
             t("ui.case.no_suggestions"), t("ui.case.choose"), pick))
         suggestions.add_class("wb-suggestions")
 

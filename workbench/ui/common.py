@@ -328,7 +328,7 @@ def section(title: str, *children: widgets.Widget) -> widgets.VBox:
                         layout=widgets.Layout(margin="8px 0"))
 
 
-def lookup(options: Mapping[str, Any], value: Any, field: str) -> Any:
+def lookup(options: Mapping[Any, Any], value: Any, field: str) -> Any:
     """Re-check on the server that a submitted choice is one the page offered."""
     if value not in options:
         raise InvalidInput("input.choice", field=field)

@@ -9,7 +9,7 @@ A CSV file can be previewed and imported (``workbench.catalog_import`` holds the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import polars as pl
@@ -39,6 +39,10 @@ from workbench.ui.common import (
     section,
     text_field,
 )
+
+if TYPE_CHECKING:
+    from workbench.service import Workbench
+    from workbench.ui.app import CoordinatorApp
 
 PREVIEW_LIMIT = 100
 """At most this many rows of each import table are shown."""
@@ -188,7 +192,7 @@ class CommunitiesTab:
 
     TEXT_FIELDS = ("name", "organiser", "postal_code", "description", "accessibility", "cost", "contact", "source")
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.current: dict[str, Any] | None = None
         """The community in the form as it was loaded (its version guards the next edit); None for a new one."""
@@ -295,7 +299,7 @@ class CommunitiesTab:
         return importer
 
     @property
-    def wb(self) -> Any:
+    def wb(self) -> Workbench:
         return self.app.wb
 
     def refresh(self) -> None:
@@ -503,7 +507,7 @@ class CommunitiesTab:
     def _show_preview(self, preview: ci.ImportPreview) -> None:
         parts = []
         if preview.errors:
-            rows = [(issue.row, issue.field or "–", issue.message) for issue in preview.errors]
+            rows: list[tuple[Any, ...]] = [(issue.row, issue.field or "–", issue.message) for issue in preview.errors]
             parts.append(self._table("errors_title", ("row", "column", "message"), rows))
         if preview.duplicates:
             rows = [(d.row, d.name, d.postal_code,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -39,6 +39,9 @@ from workbench.ui.common import (
     split_labels,
     text_field,
 )
+
+if TYPE_CHECKING:
+    from workbench.ui.app import CoordinatorApp
 
 log = logging.getLogger("workbench.ui")
 
@@ -135,7 +138,7 @@ class Questionnaire(widgets.VBox):
 class IntakeTab:
     """Register a referred citizen and open the case, with consent and optional baseline measures."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-intake-feedback")
@@ -161,7 +164,7 @@ class IntakeTab:
             text_field("languages", t("ui.intake.field.languages"), DEFAULT_LANGUAGES,
                        placeholder=t("ui.intake.hint.languages")),
             text_field("interests", t("ui.intake.field.interests"), placeholder=t("ui.intake.hint.interests")),
-            Field("needs", t("ui.intake.field.needs"), self.needs),  # type: ignore[arg-type]
+            Field("needs", t("ui.intake.field.needs"), self.needs),
             choice_field("referral_source", t("ui.intake.field.referral_source"),
                          [(t("ui.intake.choose"), ""), *sources], ""),
             date_field("referred_on", t("ui.intake.field.referred_on")),
@@ -170,8 +173,8 @@ class IntakeTab:
             check_field("consent_follow_up_contact", t("ui.intake.consent.follow_up_contact")),
             check_field("consent_research", t("ui.intake.consent.research")),
             choice_field("mode", t("ui.intake.field.mode"), modes, m.AdministrationMode.self_completed.value),
-            Field("ucla3", "", self.ucla3),  # type: ignore[arg-type]
-            Field("swemwbs", "", self.swemwbs),  # type: ignore[arg-type]
+            Field("ucla3", "", self.ucla3),
+            Field("swemwbs", "", self.swemwbs),
         ])
         for name in (*CITIZEN_FIELDS, *REFERRAL_FIELDS, *CONSENT_FIELDS, "mode"):
             self.form[name].control.add_class(f"wb-intake-{name}")

@@ -95,7 +95,7 @@ class LeadApp:
         self.filters: analysis.Filters = analysis.NO_FILTERS
         self.focus: str | None = None  # a site picked in the funnel: narrows the other charts
         self.mode = "standard"
-        self.charts: dict[str, alt.TopLevelMixin] = {}
+        self.charts: dict[str, alt.TopLevelSpec] = {}
 
         sites = wb.store.frame("sites")
         self.site_names = {r["id"]: r["name"] for r in danish_sorted_by(sites.iter_rows(named=True), itemgetter("name"))}
@@ -279,7 +279,7 @@ class LeadApp:
 
     # --- charts ---------------------------------------------------------------------------------
 
-    def build(self, view: str) -> alt.TopLevelMixin:
+    def build(self, view: str) -> alt.TopLevelSpec:
         """One view's chart for the current filters and mode."""
         frames, filters, policy = self.wb.frames, self.chart_filters, policy_from_name(self.mode)
         if view == "funnel":
@@ -324,7 +324,7 @@ class LeadApp:
         """A shown view's chart as SVG, as an export or a test reads it (the funnel's is drawn in the browser)."""
         return charts.to_svg(self.charts[view])
 
-    def _show_funnel(self, chart: alt.TopLevelMixin) -> None:
+    def _show_funnel(self, chart: alt.TopLevelSpec) -> None:
         """The funnel is drawn in the browser (offline bundle), where a click on a bar picks a site."""
         if self.funnel is None:
             self.funnel = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
@@ -361,7 +361,7 @@ class LeadApp:
         """Write the report (HTML) and every chart (SVG, PNG) to ``<data>/exports``; the paths."""
         if not self.charts:
             self.redraw()
-        folder = Path(self.wb.store.root) / "exports"  # type: ignore[attr-defined]
+        folder = Path(self.wb.store.root) / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now()
         stem = f"rapport-{now:%Y%m%d-%H%M%S}"

@@ -10,7 +10,7 @@ so a change made meanwhile by another coordinator is refused and the form reload
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 import polars as pl
@@ -39,6 +39,9 @@ from workbench.ui.common import (
     split_labels,
     text_field,
 )
+
+if TYPE_CHECKING:
+    from workbench.ui.app import CoordinatorApp
 
 DEFAULT_LANGUAGES = "da"
 DEFAULT_CAPACITY = 3
@@ -77,7 +80,7 @@ class AvailabilityGrid(widgets.GridBox):
 class VolunteersTab:
     """Brobyggere of the coordinator's site: a searchable list and one form to register or edit."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-volunteer-feedback")
@@ -104,7 +107,7 @@ class VolunteersTab:
             date_field("trained_on", t("ui.volunteers.field.trained_on")),
             choice_field("recruited_via", t("ui.volunteers.field.recruited_via"),
                          enum_options("recruitment", m.Recruitment), m.Recruitment.volunteer_centre.value),
-            Field("availability", t("ui.volunteers.field.availability"), self.availability),  # type: ignore[arg-type]
+            Field("availability", t("ui.volunteers.field.availability"), self.availability),
         ])
         for name in FIELD_NAMES:
             self.form[name].control.add_class(f"wb-volunteer-{name}")

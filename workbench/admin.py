@@ -132,7 +132,7 @@ def check(wb: Workbench) -> CheckReport:
 
 
 def _check_timelines(wb: Workbench, cases: pl.DataFrame, report: CheckReport) -> None:
-    events = wb.frames.events
+    events = wb._frames.events
     numbers = dict(cases.select("id", "number").iter_rows())
     derived = dict(case_status(events).iter_rows()) if events.height else {}
     raw_events = wb.store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))

@@ -46,6 +46,23 @@ def _parser() -> argparse.ArgumentParser:
     erase = commands.add_parser("erase-citizen", parents=[common], help="GDPR erasure of one citizen")
     erase.add_argument("citizen_id")
 
+    users = commands.add_parser("users", help="the people who use this data directory (users.toml)")
+    users.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
+    actions = users.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every user with role and sites")
+    add = actions.add_parser("add", help="add a user")
+    add.add_argument("id")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, help="coordinator, lead, lab, researcher or admin")
+    add.add_argument("--site", action="append", default=[], help="a site the user works for (repeat for more)")
+    add.add_argument("--language", default="da", help="da or en")
+    remove = actions.add_parser("remove", help="remove a user")
+    remove.add_argument("id")
+    set_role = actions.add_parser("set-role", help="give a user another role (and sites)")
+    set_role.add_argument("id")
+    set_role.add_argument("role")
+    set_role.add_argument("--site", action="append", default=None, help="the user's sites from now on")
+
     serve = commands.add_parser("serve", help="serve the dashboards (Voila) on 127.0.0.1 with an access token")
     serve.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
     serve.add_argument("--port", type=int, default=8866)
@@ -62,6 +79,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         from workbench.serve import serve
 
         return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log)
+    if args.command == "users":
+        return _users(args)
     import workbench
 
     wb = workbench.open(args.data, actor=args.actor)
@@ -114,6 +133,36 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(t("cli.erase_done"))
         return 0
     return 2
+
+
+def _users(args: argparse.Namespace) -> int:
+    """``workbench users …``: list, add, remove, set-role (no store is opened or created)."""
+    from workbench import users
+    from workbench.config import data_dir
+
+    root = data_dir(args.data)
+    if args.action == "list":
+        listed = users.load(root)
+        if not listed:
+            print(t("users.none"))
+        for user in sorted(listed.values(), key=lambda u: u.id):
+            print(f"{user.id}\t{user.name}\t{t(f'users.role.{user.role.value}')}\t{','.join(user.sites)}\t{user.language}")
+        return 0
+    if not root.is_dir():
+        print(t("cli.error", message=t("store.missing", path=str(root))), file=sys.stderr)
+        return 1
+    if args.action == "add":
+        user = users.add(root, users.make_user(id=args.id, name=args.name, role=args.role, sites=tuple(args.site),
+                                               language=args.language))
+        print(t("users.added", id=user.id, name=user.name, role=t(f"users.role.{user.role.value}")))
+    elif args.action == "remove":
+        users.remove(root, args.id)
+        print(t("users.removed", id=args.id))
+    else:
+        user = users.set_role(root, args.id, args.role, None if args.site is None else tuple(args.site))
+        sites = f" ({', '.join(user.sites)})" if user.sites else ""
+        print(t("users.role_set", id=user.id, role=t(f"users.role.{user.role.value}"), sites=sites))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:

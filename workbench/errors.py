@@ -54,5 +54,9 @@ class StaleEdit(WorkbenchError):
     """Someone else changed the record since it was read; reload and try again."""
 
 
+class NotAllowed(WorkbenchError):
+    """The signed-in user's role or sites do not allow this call (written to the audit trail)."""
+
+
 class StoreError(WorkbenchError):
     """The data directory cannot be used (missing, unreadable, foreign, too new)."""

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import instruments, validation
 from workbench import model as m
+from workbench.access import RULES, TABLE_OF, Rule
 from workbench.errors import (
     ConsentMissing,
     InvalidInput,
+    NotAllowed,
     NotFound,
     StaleEdit,
     WorkflowRefused,
@@ -28,6 +30,7 @@ from workbench.workflow import CaseState, EventKind, Status, apply, check, repla
 
 if TYPE_CHECKING:
     from workbench.frames import Frames
+    from workbench.users import User
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
 _OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
@@ -44,30 +47,77 @@ def consent_now(citizen: Mapping[str, Any], purpose: m.Purpose) -> bool:
 
 
 class Workbench:
-    """A handle on one data directory, acting as one named user (``actor``)."""
+    """A handle on one data directory, acting as one named user.
 
-    def __init__(self, store: Store, actor: str, today: Callable[[], date] = date.today) -> None:
+    With ``user`` (from ``users.toml``) every public method checks the user's role and sites
+    against ``workbench.access.RULES`` first, and the audit trail names the user's id. Without
+    one, the handle acts as ``actor`` with no role (tests, demo data and the dashboards until they
+    sign users in; see the README's note on users and roles).
+    """
+
+    def __init__(self, store: Store, actor: str, today: Callable[[], date] = date.today,
+                 user: User | None = None) -> None:
         self.store = store
         try:
-            self.actor = validation.name(actor)  # the audit trail's "who": never a CPR number
+            self.actor = validation.name(user.id if user else actor)  # the audit trail's "who": never a CPR
         except InvalidInput as exc:
             exc.field = "actor"
             raise
+        self.user = user
         self._today = today
+
+    def _allow(self, method: str, target: str | None = None, *, site: str | None = None) -> None:
+        """Refuse (``NotAllowed``, audited, nothing else changed) a call the user's role or sites do not allow.
+
+        ``target``: the id of the site, case, citizen, brobygger or community the call touches, as
+        the method's rule names it; ``site``: a site the call moves a record to.
+        """
+        user = self.user
+        if user is None:
+            return
+        rule = RULES[method]
+        site_of: str | None = None
+        if site is not None:
+            target, rule = site.upper(), Rule(rule.roles, "site")
+        if rule.target and target is not None:
+            if rule.target == "site":
+                site_of = str(target).upper()
+            else:
+                self.store.refresh()
+                doc = self.store.get(TABLE_OF[rule.target], target)
+                site_of = None if doc is None else str(doc.get("site_id"))
+        if user.role in rule.roles and (user.role.value != "coordinator" or site_of is None or site_of in user.sites):
+            return  # (a missing record is the method's own NotFound)
+
+        def build(_store: Any, tx: Transaction) -> None:
+            tx.log("refused", TABLE_OF.get(rule.target or "", "sites") if rule.target else "service",
+                   str(target or "-"), [method])
+
+        self._commit(build)
+        raise NotAllowed("access.refused", method=method, role=user.role.value,
+                         where=f" ({site_of})" if site_of and user.role.value == "coordinator" else "")
 
     def today(self) -> date:
         """The workbench's today (a fixed clock in tests, the real date otherwise)."""
+        self._allow("today")
         return self._today()
 
-    @cached_property
+    @property
     def frames(self) -> Frames:
         """The typed polars tables every screen and notebook reads."""
+        self._allow("frames")
+        return self._frames
+
+    @cached_property
+    def _frames(self) -> Frames:
+        """The frames for the service's own use (an admin's integrity check reads them too)."""
         from workbench.frames import Frames
 
         return Frames(self.store, today=self._today)
 
     def batch(self) -> Any:
         """Commit many calls at once under one lock (bulk import, demo data)."""
+        self._allow("batch")
         return self.store.batch()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -109,6 +159,8 @@ class Workbench:
         """Replace fields of a versioned record; refuses a stale version."""
         if "id" in changes or "version" in changes:
             raise InvalidInput("input.unknown_field", field="id")
+        if "site_id" in changes:  # moving a record: the new site must be the user's too
+            self._allow(f"update_{model.__name__.lower()}", site=str(changes["site_id"]))
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             current = self._need(store, table, doc_id, not_found)
@@ -126,6 +178,7 @@ class Workbench:
 
     def add_site(self, site_id: str, name: str, municipality: str) -> dict[str, Any]:
         """Register a volunteer centre; its three-letter code starts its case numbers."""
+        self._allow("add_site")
         doc = m.dump(m.parse(m.Site, {"id": site_id, "name": name, "municipality": municipality}))
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
@@ -140,6 +193,7 @@ class Workbench:
 
     def add_intervention(self, name: str, description: str = "", started_on: date | None = None) -> dict[str, Any]:
         """Register a lab-track intervention whose label cases can carry."""
+        self._allow("add_intervention")
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             data = {"id": self._new_id(store, tx, "interventions"), "name": name,
@@ -159,6 +213,7 @@ class Workbench:
 
     def register_volunteer(self, **fields: Any) -> dict[str, Any]:
         """Register a brobygger at a site (onboarding starts at 'interested' unless given)."""
+        self._allow("register_volunteer", str(fields.get("site_id", "")))
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             self._site(store, str(fields.get("site_id", "")).upper())
@@ -173,10 +228,12 @@ class Workbench:
 
     def update_volunteer(self, volunteer_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
         """Change a brobygger's details or onboarding status; refuses an edit made on stale data."""
+        self._allow("update_volunteer", volunteer_id)
         return self._update("volunteers", m.Volunteer, volunteer_id, version, changes, "volunteer.not_found")
 
     def volunteer_load(self, volunteer_id: str) -> int:
         """How many open cases the brobygger currently holds."""
+        self._allow("volunteer_load", volunteer_id)
         self.store.refresh()
         return self._load(self.store, volunteer_id)
 
@@ -214,6 +271,7 @@ class Workbench:
         ``consents`` lists ``{"purpose": ..., "given": bool}``; consent to case work is required.
         Returns the case document (with its number, e.g. ``ODE-2026-0042``).
         """
+        self._allow("open_referral", site_id)
         when = self._date(on)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
@@ -238,6 +296,7 @@ class Workbench:
     def open_case(self, citizen_id: str, *, on: date | str | None = None,
                   intervention_ids: Sequence[str] = (), text: str | None = None) -> dict[str, Any]:
         """Open a new case for a citizen already registered (e.g. one who returns later)."""
+        self._allow("open_case", citizen_id)
         when = self._date(on)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
@@ -280,6 +339,7 @@ class Workbench:
 
     def citizen(self, citizen_id: str) -> dict[str, Any]:
         """Open a citizen's record (logged in the audit trail as an opening)."""
+        self._allow("citizen", citizen_id)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             doc = self._citizen(store, citizen_id)
@@ -292,6 +352,7 @@ class Workbench:
 
     def update_citizen(self, citizen_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
         """Change a citizen's details; consent is changed with ``record_consent`` instead."""
+        self._allow("update_citizen", citizen_id)
         for locked in ("consents", "site_id", "erased_on"):
             if locked in changes:
                 raise InvalidInput("input.unknown_field", field=locked)
@@ -299,6 +360,7 @@ class Workbench:
 
     def update_contact(self, citizen_id: str, **contact: Any) -> dict[str, Any]:
         """Set how to reach a citizen (kept apart from the citizen so it can be erased)."""
+        self._allow("update_contact", citizen_id)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             self._citizen(store, citizen_id)
@@ -314,6 +376,7 @@ class Workbench:
 
     def record_consent(self, citizen_id: str, purpose: str, given: bool, on: date | str | None = None) -> dict[str, Any]:
         """Append a given or withdrawn consent; the newest record per purpose is in force."""
+        self._allow("record_consent", citizen_id)
         when = self._date(on)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
@@ -332,6 +395,7 @@ class Workbench:
 
     def add_community(self, **fields: Any) -> dict[str, Any]:
         """Add a fællesskab to the catalog."""
+        self._allow("add_community", str(fields.get("site_id", "")))
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             if fields.get("site_id"):
@@ -346,10 +410,12 @@ class Workbench:
 
     def update_community(self, community_id: str, version: int | None = None, **changes: Any) -> dict[str, Any]:
         """Edit a community, change its status, or mark it verified."""
+        self._allow("update_community", community_id)
         return self._update("communities", m.Community, community_id, version, changes, "community.not_found")
 
     def verify_community(self, community_id: str, on: date | str | None = None) -> dict[str, Any]:
         """Record that the catalog entry was checked today by the acting user."""
+        self._allow("verify_community", community_id)
         return self._update("communities", m.Community, community_id, None,
                             {"last_verified_on": self._date(on), "last_verified_by": self.actor},
                             "community.not_found", action="verify")
@@ -358,12 +424,14 @@ class Workbench:
 
     def case_state(self, case_id: str) -> CaseState:
         """The replayed state of a case: status, volunteer, community, next allowed steps."""
+        self._allow("case_state", case_id)
         self.store.refresh()
         self._need(self.store, "cases", case_id, "case.not_found")
         return replay(self.store.find("events", "case_id", case_id))
 
     def case_events(self, case_id: str) -> list[dict[str, Any]]:
         """The case's timeline in recorded order."""
+        self._allow("case_events", case_id)
         self.store.refresh()
         self._need(self.store, "cases", case_id, "case.not_found")
         return self.store.find("events", "case_id", case_id)
@@ -371,20 +439,24 @@ class Workbench:
     def assign(self, case_id: str, volunteer_id: str, *, override_reason: str | None = None,
                on: date | str | None = None) -> dict[str, Any]:
         """Give the case to a brobygger; over capacity, paused or untrained needs a recorded override."""
+        self._allow("assign", case_id)
         return self.record_event(case_id, EventKind.volunteer_assigned, volunteer_id=volunteer_id,
                                  override_reason=override_reason, on=on)
 
     def close_case(self, case_id: str, reason: str, *, text: str | None = None,
                    on: date | str | None = None) -> dict[str, Any]:
         """Close the case with a reason (joined a community, declined, no contact, …)."""
+        self._allow("close_case", case_id)
         return self.record_event(case_id, EventKind.case_closed, close_reason=reason, text=text, on=on)
 
     def reopen_case(self, case_id: str, *, text: str | None = None, on: date | str | None = None) -> dict[str, Any]:
         """Reopen a closed case where it stood before it was closed."""
+        self._allow("reopen_case", case_id)
         return self.record_event(case_id, EventKind.case_reopened, text=text, on=on)
 
     def record_event(self, case_id: str, kind: EventKind | str, **fields: Any) -> dict[str, Any]:
         """Record one step on a case's timeline, if the workflow and consent allow it now."""
+        self._allow("record_event", case_id)
         try:
             event_kind = EventKind(kind)
         except ValueError:
@@ -491,6 +563,7 @@ class Workbench:
 
     def set_interventions(self, case_id: str, intervention_ids: Sequence[str], version: int | None = None) -> dict[str, Any]:
         """Label a case with the lab-track interventions it takes part in."""
+        self._allow("set_interventions", case_id)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             case = self._need(store, "cases", case_id, "case.not_found")
@@ -510,6 +583,7 @@ class Workbench:
 
     def set_target(self, site_id: str, year: int, metric: str, value: int) -> dict[str, Any]:
         """Set a site's target for one year and metric (replacing an earlier one); audited."""
+        self._allow("set_target", site_id)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             self._site(store, str(site_id).upper())
@@ -531,6 +605,7 @@ class Workbench:
                        mode: str, administered_by: str | None = None,
                        on: date | str | None = None) -> dict[str, Any]:
         """Score a questionnaire (UCLA-3 or SWEMWBS) and record it on the case's timeline."""
+        self._allow("record_measure", case_id)
         when = self._date(on)
         scored = instruments.score(instrument, list(answers))
 
@@ -556,36 +631,42 @@ class Workbench:
 
     def erase_citizen(self, citizen_id: str) -> None:
         """GDPR erasure: remove the citizen's personal data from every file; keep anonymous counts."""
+        self._allow("erase_citizen")
         from workbench import privacy
 
         privacy.erase_citizen(self, citizen_id)
 
     def export_citizen(self, citizen_id: str) -> dict[str, Any]:
         """Access request: everything held about one citizen, as JSON-ready data."""
+        self._allow("export_citizen")
         from workbench import privacy
 
         return privacy.export_citizen(self, citizen_id)
 
     def export_citizen_csv(self, citizen_id: str) -> str:
         """Access request as CSV (one row per field; spreadsheet formulas neutralised)."""
+        self._allow("export_citizen_csv")
         from workbench import privacy
 
         return privacy.export_citizen_csv(self, citizen_id)
 
     def backup(self, target: str | Path) -> Path:
         """Write a consistent copy of the store to one file."""
+        self._allow("backup")
         from workbench import admin
 
         return admin.backup(self, Path(target))
 
     def restore(self, source: str | Path) -> int:
         """Replace the store with a backup, re-applying later erasures; returns how many."""
+        self._allow("restore")
         from workbench import admin
 
         return admin.restore(self, Path(source))
 
     def check(self) -> Any:
         """Verify integrity; returns a ``CheckReport`` (counts and problems in plain words)."""
+        self._allow("check")
         from workbench import admin
 
         return admin.check(self)

@@ -124,12 +124,14 @@ def start_server(data: Path, log: Path) -> Any:
     """``workbench serve`` on a free port with a fresh token (its own process group)."""
     port = E2E._free_port()
     token = secrets.token_urlsafe(24)
+    kernel_log = log.with_suffix(".kernels.log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token],
+            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token,
+             "--log", str(kernel_log)],
             env=E2E._env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
 
 
 def start_reference(data: Path, log: Path) -> Any:
@@ -137,12 +139,13 @@ def start_reference(data: Path, log: Path) -> Any:
     from workbench import serve
 
     port = E2E._free_port()
-    env = serve.build_env(data, base=E2E._env(), log=log.with_suffix(".kernels.log"))
+    kernel_log = log.with_suffix(".kernels.log")
+    env = serve.build_env(data, base=E2E._env(), log=kernel_log)
     token = (data / serve.TOKEN_FILE).read_text("ascii").strip()
     with log.open("wb") as out:
         proc = subprocess.Popen(serve.build_command(REFERENCE_DIR, port=port, runtime=Path(env["JUPYTER_RUNTIME_DIR"])),
                                 env=env, cwd=REFERENCE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc)
+    return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
 
 
 def wait_until(server: Any, what: str, ready: Any, timeout: float = READY_TIMEOUT_S) -> float:

@@ -106,3 +106,30 @@ def test_users_may_be_added_before_the_store_is_created(tmp_path: Path) -> None:
     users.add(root, users.make_user(id="admin", name="Ada Admin", role="admin"))
     workbench.open(root, actor="test")
     assert (root / "workbench.json").is_file()
+
+
+def test_the_demo_has_two_coordinators_at_two_sites_a_lead_and_an_admin(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    done = cli("demo", "--cases", "20", data=root)
+    assert done.returncode == 0, done.stderr
+    made = users.load(root)
+    assert {(u.role, u.sites) for u in made.values()} == {
+        (users.Role.coordinator, ("ODE",)), (users.Role.coordinator, ("AAR",)), (users.Role.lead, ()),
+        (users.Role.admin, ())}
+    assert cli("demo", "--cases", "5", data=root).returncode == 0
+    assert users.load(root) == made  # written once, never overwritten
+
+
+def test_the_command_line_acts_as_a_user_and_refuses_what_the_role_does_not_allow(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    assert cli("demo", "--cases", "20", data=root).returncode == 0
+    assert cli("check", "--user", "demo.admin", data=root).returncode == 0
+    refused = cli("backup", "--to", str(tmp_path / "b.json"), "--user", "demo.koordinator", data=root)
+    assert refused.returncode == 1
+    assert "Det må du ikke som koordinator: backup" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "b.json").exists()
+    wb = workbench.open(root, user="demo.admin")
+    trail = list(wb.store.audit_trail())
+    assert (trail[-1]["actor"], trail[-1]["action"], trail[-1]["fields"]) == ("demo.koordinator", "refused", ["backup"])
+    unknown = cli("check", "--user", "mallory", data=root)
+    assert unknown.returncode == 1 and "Brugeren mallory findes ikke" in unknown.stderr

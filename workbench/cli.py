@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
     common.add_argument("--actor", help="who the audit trail names (default: config or OS user)")
+    common.add_argument("--user", help="act as this user of users.toml: every step checked against the user's role")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", parents=[common], help="add synthetic demo cases")
@@ -83,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _users(args)
     import workbench
 
-    wb = workbench.open(args.data, actor=args.actor)
+    wb = workbench.open(args.data, actor=args.actor, user=args.user)
     if args.command == "demo":
         if args.cases < 1:
             print(t("input.number_range"), file=sys.stderr)
@@ -94,6 +95,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         if written := ensure_demo_config(data_dir(args.data)):
             print(t("serve.config_written", path=str(written), user=DEMO_CONFIG["user_name"],
                     site=DEMO_CONFIG["site"]))
+        from workbench.demo import ensure_demo_users
+        from workbench.users import path as users_path
+
+        if made := ensure_demo_users(data_dir(args.data)):
+            print(t("users.demo_written", path=str(users_path(data_dir(args.data))),
+                    users=", ".join(f"{u.id} ({t(f'users.role.{u.role.value}')})" for u in made)))
         if args.if_empty and wb.store.count("cases") > 0:
             print(t("cli.demo_skipped"))
             return 0

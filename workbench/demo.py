@@ -33,6 +33,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import model as m
@@ -894,3 +895,26 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def demo_users() -> list[Any]:
+    """The demo's named users: a coordinator at Odense and one at Aarhus, the project lead and an admin."""
+    from workbench.users import Role, make_user
+
+    return [
+        make_user(id="demo.koordinator", name="Demo Koordinator", role=Role.coordinator, sites=("ODE",)),
+        make_user(id="demo.koordinator.aar", name="Demo Koordinator Aarhus", role=Role.coordinator, sites=("AAR",)),
+        make_user(id="demo.projektleder", name="Demo Projektleder", role=Role.lead),
+        make_user(id="demo.admin", name="Demo Administrator", role=Role.admin),
+    ]
+
+
+def ensure_demo_users(root: Path) -> list[Any]:
+    """Write the demo users when the data directory has no ``users.toml`` yet; the users written."""
+    from workbench import users
+
+    if users.path(root).exists():
+        return []
+    made = demo_users()
+    users.save(root, {u.id: u for u in made})
+    return made

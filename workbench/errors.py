@@ -24,9 +24,9 @@ class WorkbenchError(Exception):
     def message(self) -> str:
         """The sentence for the user, in the language in force."""
         params = dict(self.params)
-        for name in ("kind", "status"):
+        for name, prefix in (("kind", "kind"), ("status", "status"), ("role", "users.role")):
             if isinstance(params.get(name), str):
-                params[name] = t(f"{name}.{params[name]}")
+                params[name] = t(f"{prefix}.{params[name]}")
         return t(self.key, **params)
 
     def __str__(self) -> str:

@@ -133,3 +133,23 @@ def test_the_command_line_acts_as_a_user_and_refuses_what_the_role_does_not_allo
     assert (trail[-1]["actor"], trail[-1]["action"], trail[-1]["fields"]) == ("demo.koordinator", "refused", ["backup"])
     unknown = cli("check", "--user", "mallory", data=root)
     assert unknown.returncode == 1 and "Brugeren mallory findes ikke" in unknown.stderr
+
+
+def test_a_page_acts_as_the_signed_in_user_or_says_why_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipywidgets as widgets
+    from widget_tree import html_of
+
+    from workbench.ui.app import coordinator_app
+    from workbench.ui.lead import lead_app
+
+    root = tmp_path / "data"
+    assert cli("demo", "--cases", "20", data=root).returncode == 0
+    monkeypatch.setenv("WORKBENCH_USER", "demo.koordinator.aar")
+    page = coordinator_app(str(root))
+    assert "Logget ind som Demo Koordinator Aarhus · Frivilligcenter Aarhus" in html_of(page)
+    refused = lead_app(str(root))
+    assert isinstance(refused, widgets.HTML)
+    assert "Denne side er for en projektleder. Du er logget ind som Demo Koordinator Aarhus (koordinator)." in refused.value
+    monkeypatch.setenv("WORKBENCH_USER", "mallory")
+    unknown = coordinator_app(str(root))
+    assert isinstance(unknown, widgets.HTML) and "Brugeren mallory findes ikke" in unknown.value

@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="access token (default: the one in <data>/voila-token, else a new one)")
     serve.add_argument("--open-browser", action="store_true", help="open the dashboard once it answers")
     serve.add_argument("--log", help="the page kernels' log file (default: the user's log folder)")
+    serve.add_argument("--user", help="the user (in users.toml) the pages act as; the role decides the dashboard")
     return parser
 
 
@@ -79,7 +80,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from workbench.serve import serve
 
-        return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log)
+        return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log,
+                     user=args.user)
     if args.command == "users":
         return _users(args)
     import workbench

@@ -16,6 +16,8 @@ from typing import Any
 import platformdirs
 
 CONFIG_FILE = "config.json"
+USER_ENV = "WORKBENCH_USER"
+"""Set by ``workbench serve --user ID`` for its page kernels: who the dashboards act as."""
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -52,3 +54,12 @@ def actor(root: Path, explicit: str | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def signed_in_user() -> str | None:
+    """The user id a page acts as: ``JUPYTERHUB_USER`` under JupyterHub, else ``WORKBENCH_USER``."""
+    for name in ("JUPYTERHUB_USER", USER_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None

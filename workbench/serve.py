@@ -158,6 +158,7 @@ def build_env(data: Path, *, base: Mapping[str, str] | None = None, runtime: Pat
     root = Path(data).expanduser().resolve()
     env = dict(os.environ if base is None else base)
     env.pop("JUPYTER_TOKEN", None)  # it would win over the token file
+    env.pop(config.USER_ENV, None)  # only `--user` chooses who the pages act as
     env["JUPYTER_TOKEN_FILE"] = str(root / TOKEN_FILE)
     env["WORKBENCH_DATA"] = str(root)
     env[LOG_ENV] = str(Path(log).resolve() if log else default_log())
@@ -298,8 +299,13 @@ def _announce(root: Path, url: str, lead_url: str, port: int, proc: subprocess.P
 
 
 def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT, token: str | None = None,
-          open_browser: bool = False, out: TextIO | None = None, log: str | os.PathLike[str] | None = None) -> int:
-    """Run the dashboard server until it is stopped; returns its exit code."""
+          open_browser: bool = False, out: TextIO | None = None, log: str | os.PathLike[str] | None = None,
+          user: str | None = None) -> int:
+    """Run the dashboard server until it is stopped; returns its exit code.
+
+    ``user``: the id (in ``users.toml``) every page acts as; its role decides which dashboard it
+    may use. Without one, the pages act as ``config.json``'s coordinator and lead, with no role.
+    """
     import workbench
 
     out = out or sys.stdout
@@ -307,7 +313,7 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
     if token is not None:
         check_token(token)
     root = config.data_dir(data)
-    workbench.open(root)  # a data directory that cannot be used fails here, in plain words
+    workbench.open(root, user=user)  # an unusable data directory or an unknown user fails here, in plain words
     dashboards = dashboards_dir()
     if not dashboards.is_dir():
         raise WorkbenchError("serve.no_dashboards", path=str(dashboards))
@@ -320,6 +326,9 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
 
     runtime = Path(tempfile.mkdtemp(prefix="workbench-runtime-"))  # 0700: connection files stay ours
     env = build_env(root, runtime=runtime, log=Path(log) if log else None)
+    if user:
+        env[config.USER_ENV] = user
+        print(t("serve.user", user=user), file=out)
     print(t("serve.data_dir", path=str(root)), file=out)
     print(t("serve.log_file", path=env[LOG_ENV]), file=out, flush=True)
     proc = subprocess.Popen(build_command(dashboards, port=port, runtime=runtime), env=env, cwd=dashboards)

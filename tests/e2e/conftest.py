@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,17 +167,19 @@ def _stop(proc: subprocess.Popen[bytes], data: Path) -> None:
     _signal_all(left, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``workbench serve`` on demo data; stopped (kernels included) whatever happens."""
-    folder = tmp_path_factory.mktemp("e2e")
+def demo_data(folder: Path, cases: int = 200) -> Path:
+    """``workbench demo`` into ``folder/data`` (demo config and demo users included)."""
     data = (folder / "data").resolve()
-    env = _env()
-    demo = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", "200", "--data", str(data)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    demo = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases), "--data", str(data)],
+                          env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert demo.returncode == 0, demo.stderr
     assert (data / "config.json").is_file(), "workbench demo must write the demo config.json"
+    return data
 
+
+@contextmanager
+def serving(data: Path, folder: Path, *extra: str) -> Iterator[Server]:
+    """``workbench serve`` on ``data`` (with ``extra`` arguments) until the block ends, kernels included."""
     port = _free_port()
     token = secrets.token_urlsafe(24)
     log = folder / "serve.log"
@@ -184,8 +187,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port),
-             "--token", token, "--log", str(kernel_log)],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+             "--token", token, "--log", str(kernel_log), *extra],
+            env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     running = Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
     try:
@@ -205,6 +208,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
     finally:
         _stop(proc, data)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``workbench serve`` on demo data; stopped (kernels included) whatever happens."""
+    folder = tmp_path_factory.mktemp("e2e")
+    with serving(demo_data(folder), folder) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

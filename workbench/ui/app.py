@@ -50,7 +50,7 @@ class CoordinatorApp:
         refresh.on_click(guard(self.feedback)(lambda _b: self.refresh()))
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.title"))}</h2>'
-            f'<span>{esc(t("ui.signed_in", user=wb.actor, site=self.site_name))}</span></div>'
+            f'<span>{esc(t("ui.signed_in", user=wb.user.name if wb.user else wb.actor, site=self.site_name))}</span></div>'
         )
         self.widget = widgets.VBox([widgets.HTML(STYLE), header, widgets.HBox([refresh]), self.feedback,
                                     self.tabs])
@@ -140,18 +140,56 @@ def prepare(data: str | None = None) -> None:
     _prepared[str(root)] = wb
 
 
+def signed_in(root: Any, role: str, prepared: Workbench | None) -> Workbench | widgets.Widget | None:
+    """The handle of the signed-in user (``config.signed_in_user``) for a page meant for ``role``.
+
+    A page for a user who is unknown, or whose role the page is not for, says so in plain words.
+    None when no user is signed in (the ``config.json`` actor of a single-user setup).
+    """
+    import workbench
+    from workbench.errors import NotAllowed
+
+    user_id = config.signed_in_user()
+    if user_id is None:
+        return None
+    try:
+        wb = workbench.open(root, user=user_id) if prepared is None else prepared
+        if prepared is not None:
+            from workbench import users
+
+            known = users.load(root)
+            if user_id not in known:
+                raise NotAllowed("users.unknown_signin", id=user_id, path=str(users.path(root)))
+            wb.user, wb.actor = known[user_id], user_id
+    except NotAllowed as exc:
+        return widgets.HTML(f'<p class="wb-error">{esc(exc.message)}</p>')
+    assert wb.user is not None
+    set_language(wb.user.language)
+    if wb.user.role.value != role:
+        return widgets.HTML('<p class="wb-error">' + esc(t(
+            "ui.wrong_role", name=wb.user.name, role=t(f"users.role.{wb.user.role.value}"),
+            page_role=t(f"users.role.{role}"))) + "</p>")
+    return wb
+
+
 def coordinator_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
-    """Build the dashboard for the data directory's configured coordinator and site."""
+    """Build the dashboard for the signed-in coordinator (else the data directory's configured one)."""
     import workbench
     from workbench.serving.kernel import harden
 
     harden()
     root = config.data_dir(data)
+    prepared = _prepared.pop(str(root), None)
+    user_handle = signed_in(root, "coordinator", prepared)
+    if isinstance(user_handle, widgets.Widget):
+        return user_handle
+    if user_handle is not None:
+        assert user_handle.user is not None
+        return CoordinatorApp(user_handle, user_handle.user.sites[0]).widget
     chosen = dict(settings or config.user_config(root))
     if chosen.get("language") in LANGUAGES:
         set_language(str(chosen["language"]))
     actor = config.actor(root, chosen.get("user_name") or None)
-    prepared = _prepared.pop(str(root), None)
     if prepared is not None:
         prepared.actor = actor
         wb = prepared

@@ -414,11 +414,16 @@ def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None)
 
     harden()
     root = config.data_dir(data)
+    prepared = coordinator._prepared.pop(str(root), None)
+    user_handle = coordinator.signed_in(root, "lead", prepared)
+    if isinstance(user_handle, widgets.Widget):
+        return user_handle
+    if user_handle is not None:
+        return LeadApp(user_handle).widget
     chosen = dict(settings or config.user_config(root))
     if chosen.get("language") in LANGUAGES:
         set_language(str(chosen["language"]))
     actor = config.actor(root, chosen.get("lead_name") or chosen.get("user_name") or None)
-    prepared = coordinator._prepared.pop(str(root), None)
     if prepared is not None:
         prepared.actor = actor
         wb = prepared

@@ -270,14 +270,17 @@ class JournalStore:
         return self.root / f"journal-{self._gen if gen is None else gen:06d}.ndjson"
 
     def _refresh(self) -> None:
-        """Catch up with every transaction other processes have committed."""
+        """Catch up with every transaction other processes have committed.
+
+        Without the lock first; a reader that keeps losing the race against compactions (a writer
+        compacting again and again on a loaded machine) then reads once under the write lock,
+        where no compaction can move the files, instead of giving up.
+        """
         missing: tuple[int, str] | None = None
-        for _attempt in range(20):
+        for _attempt in range(5):
             gen, seq = self._current()
             try:
-                if gen != self._gen:
-                    self._load(gen, seq)
-                self._read_journal()
+                self._catch_up(gen, seq)
                 return
             except FileNotFoundError as exc:
                 if missing == (gen, str(exc.filename)):
@@ -285,7 +288,17 @@ class JournalStore:
                     raise StoreError("store.corrupt", path=str(exc.filename), detail="missing") from None
                 missing = (gen, str(exc.filename))
                 time.sleep(0.01)  # a compaction replaced the generation under us; read the new one
-        raise StoreError("store.busy", seconds=0)
+        with self._locked():
+            gen, seq = self._current()
+            try:
+                self._catch_up(gen, seq)
+            except FileNotFoundError as exc:
+                raise StoreError("store.corrupt", path=str(exc.filename), detail="missing") from None
+
+    def _catch_up(self, gen: int, seq: int) -> None:
+        if gen != self._gen:
+            self._load(gen, seq)
+        self._read_journal()
 
     def _load(self, gen: int, seq: int) -> None:
         snap = self.root / f"snapshot-{gen:06d}"

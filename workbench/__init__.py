@@ -56,10 +56,7 @@ def open(
     store = JournalStore(root, create=create)
     _migrate_users(root)
     if isinstance(user, str):
-        known = users.load(root)
-        if user not in known:
-            raise NotAllowed("users.unknown_signin", id=user, path=str(users.path(root)))
-        user = known[user]
+        user = users.known(root, user)
     return Workbench(store, config.actor(root, actor) if user is None else user.id, today=today, user=user)
 
 

@@ -90,8 +90,8 @@ class Workbench:
             return  # (a missing record is the method's own NotFound)
 
         def build(_store: Any, tx: Transaction) -> None:
-            tx.log("refused", TABLE_OF.get(rule.target or "", "sites") if rule.target else "service",
-                   str(target or "-"), [method])
+            tx.log("refused", TABLE_OF.get(rule.target, "sites") if rule.target else "service", str(target or "-"),
+                   [method])
 
         self._commit(build)
         raise NotAllowed("access.refused", method=method, role=user.role.value,

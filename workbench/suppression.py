@@ -372,7 +372,7 @@ def _bounds_pinned(groups: Sequence[Group], counts: Sequence[int], status: Seque
     (``free``: cells known not to be, see ``pinned_cells``)."""
     hidden = {c for g in groups for c in (*g.members, *(() if g.total is None else (g.total,)))
               if status[c] != CellStatus.SHOWN}
-    if len(hidden) < 2 and not any(_pinned(g, counts, list(status), m) for g in groups):
+    if not hidden:
         return set()
     equations: list[Equation] = []
     for g in groups:

@@ -158,6 +158,16 @@ def save(root: Path, users: Mapping[str, User]) -> Path:
     return file
 
 
+def known(root: Path, user_id: str) -> User:
+    """The user ``user_id`` of the data directory; ``NotAllowed`` (saying how to add them) when there is none."""
+    from workbench.errors import NotAllowed
+
+    users = load(root)
+    if user_id not in users:
+        raise NotAllowed("users.unknown_signin", id=user_id, path=str(path(root)))
+    return users[user_id]
+
+
 def add(root: Path, user: User) -> User:
     """Add a new user; an id already in use is refused."""
     users = load(root)

@@ -120,6 +120,7 @@ def test_a_path_out_of_the_templates_is_not_found(server: Any, path: str) -> Non
         status, body = error.code, error.read()
     assert status == 404, (path, status)
     assert b"root:" not in body
+    assert "Siden findes ikke." in body.decode("utf-8")  # our Danish 404 page, not Jupyter's
 
 
 # -- websockets --------------------------------------------------------------------------------------------

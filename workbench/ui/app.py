@@ -153,14 +153,13 @@ def signed_in(root: Any, role: str, prepared: Workbench | None) -> Workbench | w
     if user_id is None:
         return None
     try:
-        wb = workbench.open(root, user=user_id) if prepared is None else prepared
-        if prepared is not None:
+        if prepared is None:
+            wb = workbench.open(root, user=user_id)
+        else:  # the preheated handle, opened before anyone signed in
             from workbench import users
 
-            known = users.load(root)
-            if user_id not in known:
-                raise NotAllowed("users.unknown_signin", id=user_id, path=str(users.path(root)))
-            wb.user, wb.actor = known[user_id], user_id
+            wb = prepared
+            wb.user, wb.actor = users.known(root, user_id), user_id
     except NotAllowed as exc:
         return widgets.HTML(f'<p class="wb-error">{esc(exc.message)}</p>')
     assert wb.user is not None

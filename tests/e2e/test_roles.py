@@ -40,6 +40,7 @@ def test_a_coordinator_sees_their_own_site_and_the_lead_page_says_it_is_not_for_
             assert refusal.inner_text() == ("Denne side er for en projektleder. Du er logget ind som "
                                             "Demo Koordinator Aarhus (koordinator).")
             assert "Traceback" not in page.inner_text("body")
+            page.screenshot(path=str(screenshots / "roles-projektleder-afvist.png"), full_page=True)
         finally:
             context.close()
 

@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   builds .venv, loads demo data if the store is empty, serves the coordinator dashboard
+#   make demo   builds .venv, loads demo data if the store is empty, serves the dashboards as $(AS)
 #   make test   builds .venv with the test extras (and Debian's chromium if missing), runs the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_CASES ?= 2000
 PORT ?= 8866
+AS ?= demo.koordinator
 CHROMIUM := /usr/bin/chromium
 export WORKBENCH_DATA ?= $(CURDIR)/data
 
@@ -33,8 +34,8 @@ $(CHROMIUM):
 
 demo: $(STAMP)
 	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
-	$(BIN)/workbench check
-	$(BIN)/workbench serve --port $(PORT)
+	$(BIN)/workbench check --user demo.admin
+	$(BIN)/workbench serve --port $(PORT) --user $(AS)
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check workbench tests bench

@@ -25,12 +25,13 @@ import json, sys, time
 from bench.memory import peak_rss_mb
 t0 = time.perf_counter()
 import workbench
+from workbench.demo import loader
 import workbench.ui.lead as lead
 from workbench import charts
 imports = time.perf_counter() - t0
 t0 = time.perf_counter(); lead.enable_offline_charts(); bundle = time.perf_counter() - t0
 t0 = time.perf_counter()
-wb = workbench.open(sys.argv[1], actor="bench")
+wb = workbench.open(sys.argv[1], user=loader())
 wb.frames.all()
 frames = time.perf_counter() - t0
 t0 = time.perf_counter(); app = lead.LeadApp(wb); first = time.perf_counter() - t0

@@ -25,6 +25,7 @@ import json, os, random, statistics, sys, time
 from pathlib import Path
 import polars as pl
 import workbench
+from workbench.demo import loader
 from bench.memory import peak_rss_mb as peak_mb
 mode, data = sys.argv[1], Path(sys.argv[2])
 
@@ -37,7 +38,7 @@ if mode == "frames":
     import workbench.frames, workbench.service  # noqa: E401 - the package imports lazily
     imports = time.perf_counter() - t_import
     t0 = time.perf_counter()
-    wb = workbench.open(data, actor="bench")
+    wb = workbench.open(data, user=loader())
     frames = wb.frames.all()
     total = time.perf_counter() - t0
     snap = json.loads((data / "CURRENT").read_text())["generation"]
@@ -49,7 +50,7 @@ if mode == "frames":
     print(json.dumps({"frames_s": total, "read_ndjson_s": ref, "imports_s": imports, "events": frames["events"].height,
                       "cases": frames["cases"].height, "peak_mb": peak_mb()}))
 else:
-    wb = workbench.open(data, actor="bench")
+    wb = workbench.open(data, user=loader())
     cases = wb.frames.cases
     open_ids = cases.filter(pl.col("status") != "closed")["case_id"].to_list()
     rng = random.Random(1)
@@ -82,12 +83,12 @@ def _child(mode: str, data: Path) -> dict[str, float]:
 def run(size: int) -> None:
     """Build a store of ``size`` demo cases and print its numbers."""
     import workbench
-    from workbench.demo import generate
+    from workbench.demo import generate, loader
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         t0 = time.perf_counter()
-        summary = generate(workbench.open(data, actor="bench"), size)
+        summary = generate(workbench.open(data, user=loader()), size)
         built = time.perf_counter() - t0
         frames = _child("frames", data)
         write = _child("write", data)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+from people import staff
 
 import workbench
 from workbench.service import Workbench
@@ -45,14 +46,14 @@ class Clock:
 
 def _fingerprint(wb: Workbench) -> tuple[Any, dict[str, str], Any]:
     """The store's token, a digest of every file in its directory, and the events frame."""
-    wb.store.refresh()
-    root = Path(wb.store.root)  # type: ignore[attr-defined]
+    wb._store.refresh()
+    root = Path(wb._store.root)  # type: ignore[attr-defined]
     files = {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != "store.lock"
     }
-    return wb.store.token(), files, wb.frames.events
+    return wb._store.token(), files, wb.frames.events
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +78,7 @@ def make_wb(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Workbench
 
     def make(today: date | Clock = TODAY, actor: str = ACTOR) -> Workbench:
         clock = today if isinstance(today, Clock) else Clock(today)
-        return workbench.open(tmp_path_factory.mktemp("data"), actor=actor, today=clock)
+        return workbench.open(tmp_path_factory.mktemp("data"), user=staff(actor), today=clock)
 
     return make
 
@@ -96,7 +97,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def wb(data_dir: Path, clock: Clock) -> Workbench:
     """A fresh workbench on an empty data directory, acting as a coordinator."""
-    return workbench.open(data_dir, actor=ACTOR, today=clock)
+    return workbench.open(data_dir, user=staff(ACTOR), today=clock)
 
 
 @pytest.fixture

@@ -95,11 +95,21 @@ EXAMPLES: dict[str, Call] = {
     "backup": lambda wb, r, tmp: wb.backup(tmp / "backup.json"),
     "restore": lambda wb, r, tmp: wb.restore(tmp / "no-such-backup.json"),
     "check": lambda wb, r, tmp: wb.check(),
+    "refresh": lambda wb, r, tmp: wb.refresh(),
+    "sites": lambda wb, r, tmp: wb.sites(),
+    "interventions": lambda wb, r, tmp: wb.interventions(),
+    "targets": lambda wb, r, tmp: wb.targets(),
+    "citizen_names": lambda wb, r, tmp: wb.citizen_names(),
+    "case": lambda wb, r, tmp: wb.case(r["case"]),
+    "volunteer": lambda wb, r, tmp: wb.volunteer(r["volunteer"]),
+    "community": lambda wb, r, tmp: wb.community(r["community"]),
+    "exports_folder": lambda wb, r, tmp: wb.exports_folder(),
+    "user_names": lambda wb, r, tmp: wb.user_names(),
 }
 
 
 def public_methods() -> set[str]:
-    return {name for name, _ in inspect.getmembers(Workbench) if not name.startswith("_")} - {"user", "store", "actor"}
+    return {name for name, _ in inspect.getmembers(Workbench) if not name.startswith("_")} - {"user", "actor"}
 
 
 def test_every_public_method_has_a_rule_and_an_example() -> None:
@@ -127,8 +137,8 @@ def test_role_method_site(template: tuple[Path, dict[str, dict[str, str]]], tmp_
     shutil.copytree(source, root)
     wb = workbench.open(root, user=PEOPLE[role].id, today=lambda: TODAY)
     records = {**ids["own"], **ids[where]}
-    audit_before = list(wb.store.audit_trail())
-    tables_before = wb.store.export_tables()
+    audit_before = list(wb._store.audit_trail())
+    tables_before = wb._store.export_tables()
     if _allowed(role, method, where):
         try:
             EXAMPLES[method](wb, records, tmp_path)
@@ -140,10 +150,10 @@ def test_role_method_site(template: tuple[Path, dict[str, dict[str, str]]], tmp_
     with pytest.raises(NotAllowed) as refused:
         EXAMPLES[method](wb, records, tmp_path)
     assert refused.value.message  # a sentence in the user's language
-    audit = list(wb.store.audit_trail())
+    audit = list(wb._store.audit_trail())
     new = audit[len(audit_before):]
     assert [(a["actor"], a["action"], a["fields"]) for a in new] == [(PEOPLE[role].id, "refused", [method])]
-    assert wb.store.export_tables() == tables_before  # nothing else changed
+    assert wb._store.export_tables() == tables_before  # nothing else changed
 
 
 def test_a_coordinator_cannot_move_a_record_to_another_site(template: tuple[Path, dict[str, dict[str, str]]],
@@ -158,7 +168,7 @@ def test_a_coordinator_cannot_move_a_record_to_another_site(template: tuple[Path
             call()
     with pytest.raises(WorkbenchError):  # a citizen never moves site
         anna.update_citizen(ids["own"]["citizen"], site_id="SVE")
-    assert anna.store.get("volunteers", ids["own"]["volunteer"])["site_id"] == "ODE"
+    assert anna._store.get("volunteers", ids["own"]["volunteer"])["site_id"] == "ODE"
 
 
 def test_an_unknown_user_gets_no_handle(template: tuple[Path, dict[str, dict[str, str]]]) -> None:
@@ -174,4 +184,74 @@ def test_the_audit_trail_names_the_user(template: tuple[Path, dict[str, dict[str
     shutil.copytree(source, root)
     anna = workbench.open(root, user="anna", today=lambda: TODAY)
     anna.record_event(ids["own"]["case"], "note", text="Ringede")
-    assert list(anna.store.audit_trail())[-1]["actor"] == "anna"
+    assert list(anna._store.audit_trail())[-1]["actor"] == "anna"
+
+
+def test_a_coordinators_frames_and_lists_hold_only_their_own_sites(
+        template: tuple[Path, dict[str, dict[str, str]]]) -> None:
+    root, ids = template
+    anna = workbench.open(root, user="anna", today=lambda: TODAY)
+    frames = anna.frames
+    for name in ("cases", "events", "volunteers", "measures", "funnel"):
+        assert set(getattr(frames, name).get_column("site").unique()) <= {"ODE"}, name
+    assert set(frames.cases.get_column("case_id")) == {ids["own"]["case"]}
+    assert set(frames.communities.get_column("site")) == {"ODE", "SVE"}  # the catalog is shared
+    assert anna.citizen_names() == {ids["own"]["citizen"]: "Borger ODE"}
+    assert set(anna.targets().get_column("site_id").to_list()) <= {"ODE"}
+
+
+def test_the_leads_frames_hold_every_site_and_no_personal_column(
+        template: tuple[Path, dict[str, dict[str, str]]]) -> None:
+    from workbench.frames import PERSONAL_COLUMNS
+
+    root, _ = template
+    lars = workbench.open(root, user="lars", today=lambda: TODAY)
+    frames = lars.frames
+    assert set(frames.cases.get_column("site")) == {"ODE", "SVE"}
+    for name, columns in PERSONAL_COLUMNS.items():
+        assert not set(columns) & set(getattr(frames, name).columns), name
+    everything = "".join(str(getattr(frames, name).to_dicts()) for name in PERSONAL_COLUMNS)
+    for personal in ("Borger ODE", "Borger SVE", "Frivillig ODE", "anna", "sven"):
+        assert personal not in everything
+
+
+def test_a_user_with_two_roles_has_both_and_no_more(template: tuple[Path, dict[str, dict[str, str]]],
+                                                    tmp_path: Path) -> None:
+    source, ids = template
+    root = tmp_path / "data"
+    shutil.copytree(source, root)
+    both = users.make_user(id="bo", name="Bo Begge", roles=("admin", "coordinator"), sites=("ODE",))
+    users.add(root, both)
+    bo = workbench.open(root, user="bo", today=lambda: TODAY)
+    bo.record_event(ids["own"]["case"], "note", text="Ringede")  # coordinator of ODE
+    assert bo.check().sound  # administrator
+    with pytest.raises(NotAllowed):
+        bo.record_event(ids["other"]["case"], "note", text="Ringede")  # not a coordinator of SVE
+    with pytest.raises(NotAllowed):
+        bo.set_interventions(ids["other"]["case"], [])
+    assert "roles = [" in users.path(root).read_text()
+
+
+def test_who_a_handle_acts_as_without_a_user_given(template: tuple[Path, dict[str, dict[str, str]]],
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, _ = template
+    monkeypatch.delenv("WORKBENCH_USER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    with pytest.raises(NotAllowed) as refused:
+        workbench.open(source)  # several users: nobody is guessed
+    assert "anna" in refused.value.message and "--user" in refused.value.message
+    monkeypatch.setenv("WORKBENCH_USER", "anna")
+    assert workbench.open(source).user.id == "anna"
+    monkeypatch.setenv("JUPYTERHUB_USER", "lars")  # under JupyterHub, the hub's user
+    assert workbench.open(source).user.id == "lars"
+    monkeypatch.delenv("WORKBENCH_USER")
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    alone = tmp_path / "alone"
+    workbench.init(alone)
+    with pytest.raises(NotAllowed) as refused:
+        workbench.open(alone)  # no users at all
+    assert "workbench users add" in refused.value.message
+    users.add(alone, users.make_user(id="eva", name="Eva Eneste", role="lead"))
+    assert workbench.open(alone).user.id == "eva"  # the only user
+    with pytest.raises(TypeError):
+        Workbench(workbench.open(alone)._store, "eva")  # type: ignore[arg-type]

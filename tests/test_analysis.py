@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from people import staff
 
 import workbench
 from workbench import analysis as a
@@ -94,7 +95,7 @@ def _journey(b: Built, name: str, site: str, referred: date, birth_year: int, so
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    wb = workbench.open(tmp_path_factory.mktemp("analysis") / "data", actor="t", today=lambda: TODAY)
+    wb = workbench.open(tmp_path_factory.mktemp("analysis") / "data", user=staff("t"), today=lambda: TODAY)
     b = Built(wb)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     wb.add_site("SVE", "Frivilligcenter Svendborg", "Svendborg")
@@ -236,7 +237,7 @@ def test_funnel_suppression(built: Built) -> None:
 
 
 def test_progress_cumulative_against_target(built: Built) -> None:
-    targets = built.wb.store.frame("targets")
+    targets = built.wb._store.frame("targets")
     p = a.progress(built.wb.frames, targets, None, OPEN, year=2026, metric="escorts", as_of=TODAY)
     assert p.columns == ["site", "is_total", "month", "actual", "actual_label", "actual_suppressed", "target_year",
                          "target", "share_of_target"]
@@ -271,7 +272,7 @@ def test_progress_targets_as_dicts_and_sites_without_one(built: Built) -> None:
 
 
 def test_progress_hides_every_sve_escort_point(built: Built) -> None:
-    p = a.progress(built.wb.frames, built.wb.store.frame("targets"), None, STANDARD, year=2026, metric="escorts",
+    p = a.progress(built.wb.frames, built.wb._store.frame("targets"), None, STANDARD, year=2026, metric="escorts",
                    as_of=TODAY)
     sve = p.filter(pl.col("site") == "SVE")
     assert sve.get_column("actual").drop_nulls().to_list() == []
@@ -748,7 +749,7 @@ def test_differencing_attack_fails_on_the_fixture(built: Built, metric: str, ste
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    wb = workbench.open(tmp_path_factory.mktemp("demo") / "data", actor="demo", today=lambda: TODAY)
+    wb = workbench.open(tmp_path_factory.mktemp("demo") / "data", user=staff("demo"), today=lambda: TODAY)
     generate(wb, 300, seed=11)
     return wb
 

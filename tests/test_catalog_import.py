@@ -42,7 +42,7 @@ def test_the_sample_file_imports_every_row(wb: Workbench, site: str) -> None:
     young = frame.filter(pl.col("name") == "Ungegruppen Snak & Spil").row(0, named=True)
     assert (young["age_min"], young["age_max"]) == (15, 25)
     assert set(young["target_groups"]) == {"anxiety", "depression", "adhd", "autism"}
-    stored = wb.store.get("communities", walk["community_id"])
+    stored = wb._store.get("communities", walk["community_id"])
     assert stored is not None
     assert stored["schedule"] == [{"weekday": "mon", "start": "09:30", "end": "11:00"},
                                   {"weekday": "thu", "start": "09:30", "end": "11:00"}]
@@ -283,12 +283,12 @@ def test_a_failure_in_the_middle_of_apply_leaves_nothing(wb: Workbench, site: st
     preview = ci.parse_csv(csv_text("A;X;Mødested;5000;;", "B;X;Mødested;5000;;", "C;X;Mødested;5000;;"))
     assert len(preview.valid) == 3
     preview.valid[1].fields["site_id"] = "ZZZ"  # passes every check, fails only at write time
-    before = wb.store.token()
+    before = wb._store.token()
     with unchanged(wb), pytest.raises(InvalidInput) as failed:
         ci.apply(wb, preview, site)
     assert failed.value.key == "import.row_failed"
     assert "3" in failed.value.message and "ZZZ" in failed.value.message
-    assert wb.store.token() == before
+    assert wb._store.token() == before
     assert wb.frames.communities.height == 0
     # and the store still works afterwards
     del preview.valid[1].fields["site_id"]

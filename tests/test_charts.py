@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from people import staff
 
 import workbench
 from workbench import analysis as a
@@ -50,7 +51,7 @@ def _case(wb: Workbench, site: str, volunteer: str, community: str, start: date,
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    wb = workbench.open(tmp_path_factory.mktemp("charts") / "data", actor="t", today=lambda: TODAY)
+    wb = workbench.open(tmp_path_factory.mktemp("charts") / "data", user=staff("t"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     wb.add_site("SVE", "Frivilligcenter Svendborg", "Svendborg")
     vols = {s: [wb.register_volunteer(site_id=s, name=f"Frivillig {s}{i}", status="active", capacity=10)["id"]
@@ -100,7 +101,7 @@ def test_funnel_chart_holds_the_funnel(wb: Workbench) -> None:
 
 
 def test_progress_chart_holds_cumulative_actual_and_target(wb: Workbench) -> None:
-    table = a.progress(wb.frames, wb.store.frame("targets"), year=2026, metric="escorts", as_of=TODAY)
+    table = a.progress(wb.frames, wb._store.frame("targets"), year=2026, metric="escorts", as_of=TODAY)
     chart = c.progress_chart(table)
     _same(chart, table, "site", "month", "actual", "actual_label", "actual_suppressed", "target")
     data = {(r["site"], r["month"]): r for r in rows(chart)}
@@ -210,7 +211,7 @@ def test_flow_chart_draws_the_running_month_apart_from_the_line(wb: Workbench) -
 def test_monthly_lines_explain_their_gaps_instead_of_burying_them_in_labels(wb: Workbench) -> None:
     frames = wb.frames
     for chart in (c.flow_chart(a.flow(frames)), c.waiting_list_chart(a.waiting_list(frames, as_of=TODAY)),
-                  c.progress_chart(a.progress(frames, wb.store.frame("targets"), year=2026, metric="escorts",
+                  c.progress_chart(a.progress(frames, wb._store.frame("targets"), year=2026, metric="escorts",
                                               as_of=TODAY))):
         assert chart.to_dict()["title"]["subtitle"] == "Et hul i en linje er et skjult tal: for få personer til at vise."
         assert "<5" not in svg_texts(chart)  # hidden months leave gaps, not a row of labels on the axis
@@ -251,7 +252,7 @@ def _all_charts(wb: Workbench) -> dict[str, Any]:
     frames = wb.frames
     return {
         "funnel": c.funnel_chart(a.funnel(frames, None, STANDARD)),
-        "progress": c.progress_chart(a.progress(frames, wb.store.frame("targets"), year=2026, metric="escorts",
+        "progress": c.progress_chart(a.progress(frames, wb._store.frame("targets"), year=2026, metric="escorts",
                                                 as_of=TODAY)),
         "flow": c.flow_chart(a.flow(frames)),
         "sources": c.referral_sources_chart(a.referral_sources(frames)),

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from people import staff
 
 import workbench
+from workbench import users
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +29,8 @@ def cli(*args: str, data: Path | None = None, env: dict[str, str] | None = None)
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     data = tmp_path / "data"
-    wb = workbench.open(data, actor="test")
+    wb = workbench.open(data, user=staff("test"))
+    users.add(data, wb.user)  # the command line acts as the only user there is
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     wb.open_referral(site_id="ODE", citizen={"display_name": "=SUM(A1)", "postal_code": "5000"},
                      consents=[{"purpose": "case_work", "given": True}])
@@ -42,8 +45,8 @@ def test_check_reports_counts_as_json(store: Path) -> None:
 
 
 def test_check_finds_a_broken_reference_and_exits_1(store: Path) -> None:
-    wb = workbench.open(store, actor="test")
-    wb.store.transact("test", lambda s, tx: tx.put("events", {
+    wb = workbench.open(store, user=staff("test"))
+    wb._store.transact("test", lambda s, tx: tx.put("events", {
         "id": "H999999", "case_id": "S404", "kind": "note", "on": "2026-01-01",
         "recorded_at": "2026-01-01T00:00:00+00:00", "recorded_by": "x", "text": "x"}))
     result = cli("check", data=store)

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from people import staff
 from polars.testing import assert_frame_equal
 
 import workbench
@@ -31,7 +32,7 @@ TABLES = ("sites", "volunteers", "citizens", "contacts", "communities", "interve
 
 
 def _open(path: Path) -> Workbench:
-    return workbench.open(path, actor="test", today=lambda: TODAY)
+    return workbench.open(path, user=staff("test"), today=lambda: TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +55,11 @@ def test_same_seed_gives_identical_data(demo300: tuple[Workbench, DemoSummary, P
     first, summary, _ = demo300
     script = (
         "import sys, workbench\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from people import staff\n"
         "from datetime import date\n"
         "from workbench.demo import generate\n"
-        f"wb = workbench.open(sys.argv[1], actor='test', today=lambda: date.fromisoformat({TODAY.isoformat()!r}))\n"
+        f"wb = workbench.open(sys.argv[1], user=staff('test'), today=lambda: date.fromisoformat({TODAY.isoformat()!r}))\n"
         "print(repr(tuple(vars(generate(wb, 300)).values())))\n"
     )
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")], cwd=ROOT, capture_output=True,
@@ -67,8 +70,8 @@ def test_same_seed_gives_identical_data(demo300: tuple[Workbench, DemoSummary, P
         assert_frame_equal(getattr(first.frames, name), getattr(second.frames, name))
     # recorded_at is the wall clock of the run: the one volatile column
     assert_frame_equal(first.frames.events.drop("recorded_at"), second.frames.events.drop("recorded_at"))
-    names = [c["display_name"] for c in first.store.frame("citizens").to_dicts()]
-    assert names == [c["display_name"] for c in second.store.frame("citizens").to_dicts()]
+    names = [c["display_name"] for c in first._store.frame("citizens").to_dicts()]
+    assert names == [c["display_name"] for c in second._store.frame("citizens").to_dicts()]
 
 
 def test_other_seed_gives_other_data(tmp_path: Path) -> None:
@@ -84,17 +87,17 @@ def test_other_seed_gives_other_data(tmp_path: Path) -> None:
 def test_summary_matches_store(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, summary, _ = demo300
     assert summary.cases == summary.citizens == 300
-    assert wb.store.count("cases") == wb.store.count("citizens") == 300
-    assert summary.events == wb.store.count("events")
-    assert summary.volunteers == wb.store.count("volunteers")
-    assert summary.communities == wb.store.count("communities")
-    assert wb.store.count("interventions") == 2
+    assert wb._store.count("cases") == wb._store.count("citizens") == 300
+    assert summary.events == wb._store.count("events")
+    assert summary.volunteers == wb._store.count("volunteers")
+    assert summary.communities == wb._store.count("communities")
+    assert wb._store.count("interventions") == 2
 
 
 def test_five_sites_every_status(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, _, _ = demo300
     cases = wb.frames.cases
-    assert sorted(wb.store.frame("sites").get_column("id").to_list()) == ["AAL", "AAR", "ESB", "KGE", "ODE"]
+    assert sorted(wb._store.frame("sites").get_column("id").to_list()) == ["AAL", "AAR", "ESB", "KGE", "ODE"]
     assert set(cases.get_column("site").unique().to_list()) == {"AAL", "AAR", "ESB", "KGE", "ODE"}
     assert set(cases.get_column("status").unique().to_list()) == {s.value for s in Status}
     assert set(cases.get_column("age_group").unique().to_list()) == {"youth", "adult", "elderly"}
@@ -161,7 +164,7 @@ def test_events_are_dated_sensibly(demo300: tuple[Workbench, DemoSummary, Path])
 
 def test_follow_ups_only_with_consent(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, _, _ = demo300
-    citizens = {c["id"]: c for c in wb.store.frame("citizens").to_dicts()}
+    citizens = {c["id"]: c for c in wb._store.frame("citizens").to_dicts()}
     case_citizen = dict(wb.frames.cases.select("case_id", "citizen_id").iter_rows())
     followed = wb.frames.events.filter(pl.col("kind") == "follow_up").get_column("case_id").unique().to_list()
     assert followed
@@ -200,7 +203,7 @@ def test_volunteers_loads_and_overrides(demo300: tuple[Workbench, DemoSummary, P
     # an override is rare, and carries its reason
     assigned = events.filter(pl.col("kind") == "volunteer_assigned")
     assert assigned.get_column("override").fill_null(False).mean() < 0.1  # type: ignore[operator]
-    for event in wb.store.frame("events").filter(pl.col("override").fill_null(False)).to_dicts():
+    for event in wb._store.frame("events").filter(pl.col("override").fill_null(False)).to_dicts():
         assert event["override_reason"] == demo.OVERRIDE_REASON
     # the load the demo tracked is the load the service computes
     for volunteer_id, load in volunteers.select("volunteer_id", "load").iter_rows():
@@ -274,8 +277,8 @@ def test_generated_strings_never_look_like_cpr() -> None:
 
 def test_citizens_have_contacts_languages_and_interests(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, _, _ = demo300
-    citizens = wb.store.frame("citizens")
-    contacts = wb.store.frame("contacts")
+    citizens = wb._store.frame("citizens")
+    contacts = wb._store.frame("contacts")
     assert 0.2 <= contacts.filter(pl.col("phone").is_not_null()).height / citizens.height <= 0.7
     assert contacts.get_column("phone").drop_nulls().str.contains(r"^\+45\d{8}$").all()
     assert citizens.get_column("interests").list.len().min() >= 1  # type: ignore[operator]
@@ -286,8 +289,8 @@ def test_citizens_have_contacts_languages_and_interests(demo300: tuple[Workbench
 
 
 def _counts(wb: Workbench) -> dict[str, int]:
-    wb.store.refresh()
-    return {name: wb.store.count(name) for name in TABLES}
+    wb._store.refresh()
+    return {name: wb._store.count(name) for name in TABLES}
 
 
 def test_store_reopens_in_another_process(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
@@ -299,8 +302,10 @@ def test_store_reopens_in_another_process(demo300: tuple[Workbench, DemoSummary,
     assert _counts(second) == expected
     script = (
         "import json, sys, workbench\n"
-        f"wb = workbench.open(sys.argv[1], actor='check', create=False)\n"
-        f"counts = {{n: wb.store.count(n) for n in {TABLES!r}}}\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from people import staff\n"
+        f"wb = workbench.open(sys.argv[1], user=staff('check'), create=False)\n"
+        f"counts = {{n: wb._store.count(n) for n in {TABLES!r}}}\n"
         "statuses = {str(k): v for k, v in wb.frames.cases.group_by('status').len().iter_rows()}\n"
         "print(json.dumps({'counts': counts, 'statuses': statuses}))\n"
     )
@@ -316,11 +321,11 @@ def test_generate_twice_adds_cases(tmp_path: Path) -> None:
     first = generate(wb, 60)
     second = generate(wb, 40)
     assert (first.cases, second.cases) == (60, 40)
-    assert wb.store.count("sites") == 5
-    assert wb.store.count("interventions") == 2
-    assert wb.store.count("cases") == 100
-    assert wb.store.count("events") == first.events + second.events
-    assert wb.store.count("volunteers") == first.volunteers + second.volunteers
+    assert wb._store.count("sites") == 5
+    assert wb._store.count("interventions") == 2
+    assert wb._store.count("cases") == 100
+    assert wb._store.count("events") == first.events + second.events
+    assert wb._store.count("volunteers") == first.volunteers + second.volunteers
     numbers = wb.frames.cases.get_column("case_number").to_list()
     assert len(numbers) == len(set(numbers)) == 100
     per_series: dict[str, list[int]] = {}
@@ -330,7 +335,7 @@ def test_generate_twice_adds_cases(tmp_path: Path) -> None:
     for series, seqs in per_series.items():
         assert sorted(seqs) == list(range(1, len(seqs) + 1)), series
     # the second batch are new people, not copies of the first
-    names = wb.store.frame("citizens").sort("id").get_column("display_name").to_list()
+    names = wb._store.frame("citizens").sort("id").get_column("display_name").to_list()
     assert names[:40] != names[60:]
     for volunteer_id, load in wb.frames.volunteers.select("volunteer_id", "load").iter_rows():
         assert wb.volunteer_load(volunteer_id) == load
@@ -338,7 +343,7 @@ def test_generate_twice_adds_cases(tmp_path: Path) -> None:
 
 def test_every_site_has_targets_near_what_it_achieves(demo300: tuple[Workbench, DemoSummary, Path]) -> None:
     wb, _, _ = demo300
-    targets = wb.store.frame("targets")
+    targets = wb._store.frame("targets")
     year = wb.today().year
     this_year = targets.filter(pl.col("year") == year)
     assert sorted(this_year.get_column("site_id").unique().to_list()) == ["AAL", "AAR", "ESB", "KGE", "ODE"]
@@ -357,7 +362,7 @@ def test_a_target_the_lead_set_is_kept_when_more_demo_cases_are_added(tmp_path: 
     generate(wb, 30)
     wb.set_target("ODE", wb.today().year, "escorts", 999)
     generate(wb, 30)
-    kept = wb.store.frame("targets").filter((pl.col("site_id") == "ODE") & (pl.col("metric") == "escorts")
+    kept = wb._store.frame("targets").filter((pl.col("site_id") == "ODE") & (pl.col("metric") == "escorts")
                                              & (pl.col("year") == wb.today().year))
     assert kept.get_column("value").to_list() == [999]
 
@@ -371,7 +376,7 @@ def test_integrity_check_passes(demo300: tuple[Workbench, DemoSummary, Path]) ->
 def test_zero_cases_adds_nothing_but_sites(tmp_path: Path) -> None:
     wb = _open(tmp_path / "data")
     assert generate(wb, 0) == DemoSummary(cases=0, events=0, volunteers=0, communities=0, citizens=0)
-    assert wb.store.count("sites") == 5 and wb.store.count("cases") == 0
+    assert wb._store.count("sites") == 5 and wb._store.count("cases") == 0
 
 
 # --- a bug found while building the demo (a second generate call backdates escorts) ------------
@@ -392,6 +397,6 @@ def test_backdated_escort_does_not_move_verification_back(tmp_path: Path) -> Non
     wb.record_event(case["id"], "conversation_held", community_id=community["id"], on=date(2025, 1, 10))
     wb.record_event(case["id"], "escort_planned", planned_for=date(2025, 1, 20), on=date(2025, 1, 10))
     wb.record_event(case["id"], "escort_completed", attended=True, as_described=True, on=date(2025, 1, 20))
-    stored = wb.store.get("communities", community["id"])
+    stored = wb._store.get("communities", community["id"])
     assert stored is not None
     assert stored["last_verified_on"] == "2026-05-20"

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from people import staff
 
 import workbench
 from workbench import frames
@@ -70,7 +71,7 @@ def _measure(wb: Workbench, case_id: str, instrument: str, answers: list[int], t
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    wb = workbench.open(tmp_path_factory.mktemp("frames"), actor="Kirsten Koordinator",
+    wb = workbench.open(tmp_path_factory.mktemp("frames"), user=staff("Kirsten Koordinator"),
                         today=lambda: FIXTURE_TODAY)
     b = Built(wb)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
@@ -304,7 +305,7 @@ def test_escort_as_described_verifies_the_community(built: Built) -> None:
     rows = {r["community_id"]: r for r in built.wb.frames.communities.iter_rows(named=True)}
     k1, k2 = rows[built.community["K1"]], rows[built.community["K2"]]
     assert (k1["last_verified_on"], k1["last_verified_by"]) == (None, None)
-    assert (k2["last_verified_on"], k2["last_verified_by"]) == (d(3, 11), "Kirsten Koordinator")
+    assert (k2["last_verified_on"], k2["last_verified_by"]) == (d(3, 11), "kirsten.koordinator")
 
 
 def test_measures_scores(built: Built) -> None:
@@ -355,7 +356,7 @@ def test_events_frame(built: Built) -> None:
     assert c8.filter(pl.col("kind") == "escort_completed").get_column("volunteer_id").item() == \
         built.volunteer["V3"]
     assert c8.filter(pl.col("kind") == "follow_up").get_column("week").to_list() == [4, 12]
-    assert set(events.get_column("recorded_by").to_list()) == {"Kirsten Koordinator"}
+    assert set(events.get_column("recorded_by").to_list()) == {"kirsten.koordinator"}
     measures = events.filter(pl.col("kind") == "measure_recorded")
     assert measures.height == 11
     assert measures.get_column("measure_id").null_count() == 0
@@ -374,7 +375,7 @@ def test_frames_refresh_after_another_handle_writes(data_dir: Path, wb: Workbenc
                                                     open_case: Callable[..., dict[str, Any]]) -> None:
     assert wb.frames.cases.height == 0
     assert wb.frames.funnel.height == 0
-    other = workbench.open(data_dir, actor="Anden Koordinator", today=lambda: date(2026, 5, 1))
+    other = workbench.open(data_dir, user=staff("Anden Koordinator"), today=lambda: date(2026, 5, 1))
     case = open_case(other, "Ny Borger")
     cases = wb.frames.cases
     assert cases.get_column("case_id").to_list() == [case["id"]]
@@ -384,9 +385,9 @@ def test_frames_refresh_after_another_handle_writes(data_dir: Path, wb: Workbenc
     other.assign(case["id"], volunteer["id"])
     assert wb.frames.cases.get_column("status").to_list() == ["assigned"]
     assert wb.frames.volunteers.get_column("load").to_list() == [1]
-    assert wb.frames.events.get_column("recorded_by").to_list()[-1] == "Anden Koordinator"
+    assert wb.frames.events.get_column("recorded_by").to_list()[-1] == "anden.koordinator"
 
-    other.store.compact()  # a new snapshot generation under the first handle
+    other._store.compact()  # a new snapshot generation under the first handle
     other.close_case(case["id"], "moved")
     assert wb.frames.cases.get_column("status").to_list() == ["closed"]
     assert wb.frames.volunteers.get_column("load").to_list() == [0]

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from people import staff
 
 import workbench
 from workbench import matching
@@ -26,7 +27,7 @@ CONSENTS = [{"purpose": "case_work", "given": True}]
 @pytest.fixture
 def wb(tmp_path: Path) -> Workbench:
     """A fresh store with two sites, ODE (Odense) and SVE (Svendborg)."""
-    handle = workbench.open(tmp_path / "data", actor="t", today=lambda: TODAY)
+    handle = workbench.open(tmp_path / "data", user=staff("t"), today=lambda: TODAY)
     handle.add_site("ODE", "Frivilligcenter Odense", "Odense")
     handle.add_site("SVE", "Frivilligcenter Svendborg", "Svendborg")
     return handle
@@ -262,7 +263,7 @@ def test_schedule_fit_uses_the_chosen_brobyggers_availability(wb: Workbench) -> 
     assert reasons(ranked, "Torsdagskor") == {"schedule": "tue, thu"}
     assert reasons(ranked, "Onsdagsklubben") == {}
     assert reasons(ranked, "Uden mødetider") == {}
-    stored = wb.store.get("volunteers", anna)  # the stored document (availability as weekday/part) works too
+    stored = wb._store.get("volunteers", anna)  # the stored document (availability as weekday/part) works too
     assert rank_c(wb, person, volunteer=stored).equals(ranked)
     without = rank_c(wb, person)
     assert all(r == [] for r in without["reasons"].to_list())

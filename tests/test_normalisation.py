@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench import instruments
+from workbench import instruments, users
 from workbench.service import Workbench
 from workbench.text import contains_cpr, danish_sorted, danish_sorted_by, search_text
 
@@ -54,7 +54,7 @@ def test_digits_of_any_script_are_stored_as_ascii(wb: Workbench, site: str, fiel
                                                   stored: str) -> None:
     volunteer = wb.register_volunteer(site_id=site, name="Anna", **{field: typed})
     assert volunteer[field] == stored
-    assert wb.store.get("volunteers", volunteer["id"])[field] == stored
+    assert wb._store.get("volunteers", volunteer["id"])[field] == stored
 
 
 @pytest.mark.parametrize(("field", "typed", "key"), [
@@ -82,11 +82,17 @@ def test_a_blank_override_reason_is_no_reason(wb: Workbench, site: str, case: di
     assert event["override"] is True and event["override_reason"] == "Kender borgeren"
 
 
-@pytest.mark.parametrize("actor", ["010190-1234", f"Kim 010190{NBSP}1234", "   ", "Kim\nKoordinator"])
-def test_the_acting_user_is_never_a_cpr_number_or_blank(tmp_path: Any, actor: str) -> None:
+@pytest.mark.parametrize("name", ["010190-1234", f"Kim 010190{NBSP}1234", "   ", "Kim\nKoordinator"])
+def test_a_users_name_is_never_a_cpr_number_or_blank(tmp_path: Any, name: str) -> None:
     with pytest.raises(workbench.InvalidInput) as refused:
-        workbench.open(tmp_path / "data", actor=actor)
-    assert refused.value.field == "actor"
+        users.make_user(id="kim", name=name, role="lead")
+    assert refused.value.field == "name"
+    root = tmp_path / "data"
+    workbench.init(root)
+    (root / "users.toml").write_text(f'[users.kim]\nname = "{name.encode("unicode_escape").decode()}"\nrole = "lead"\n')
+    with pytest.raises(workbench.StoreError) as unreadable:
+        workbench.open(root, user="kim")  # a hand-edited users.toml is checked the same way
+    assert unreadable.value.key == "users.unreadable"
 
 
 @pytest.mark.parametrize(("typed", "answers"), [

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from people import staff
 
 import workbench
 from workbench.service import Workbench
@@ -20,7 +21,7 @@ NOTE = "Kan godt lide havearbejde ved Ørbæk"
 
 
 def _open(path: Path) -> Workbench:
-    return workbench.open(path, actor="Koordinator Kim", today=lambda: TODAY)
+    return workbench.open(path, user=staff("Koordinator Kim"), today=lambda: TODAY)
 
 
 def _journey(wb: Workbench, name: str, note: str, phone: str = PHONE, born: int = 1948) -> dict:
@@ -74,8 +75,8 @@ def test_erasure_removes_every_personal_field_from_the_files(wb: Workbench, tmp_
         wb.citizen(citizen_id)
     with pytest.raises(workbench.NotFound):
         wb.erase_citizen(citizen_id)
-    ledger = json.loads((tmp_path / "data" / "erasures.json").read_text())
-    assert ledger == {"erasures": [{"citizen_id": citizen_id, "on": TODAY.isoformat()}]}
+    ledger = json.loads(wb.backup(tmp_path / "ledger.json").read_text())["tables"]["erasures"]
+    assert ledger == [{"id": citizen_id, "on": TODAY.isoformat()}]  # the ledger names no one
     assert wb.check().sound
 
 
@@ -136,7 +137,7 @@ def test_access_request_export_holds_everything_and_who_opened_the_record(wb: Wo
     assert [e["kind"] for e in export["cases"][0]["events"]][:2] == ["referral_received", "volunteer_assigned"]
     assert export["cases"][0]["measures"][0]["raw_score"] == 8
     openings = [a for a in export["audit"] if a["action"] == "open"]
-    assert openings and openings[0]["actor"] == "Koordinator Kim" and openings[0]["at"]
+    assert openings and openings[0]["actor"] == "koordinator.kim" and openings[0]["at"]
     # the export itself is logged
     again = wb.export_citizen(case["citizen_id"])
     assert any(a["action"] == "export" for a in again["audit"])
@@ -154,7 +155,7 @@ def test_csv_export_neutralises_formulas(wb: Workbench) -> None:
 
 def test_audit_names_fields_but_never_values(wb: Workbench) -> None:
     _journey(wb, NAME, NOTE)
-    trail = json.dumps(list(wb.store.audit_trail()), ensure_ascii=False)
+    trail = json.dumps(list(wb._store.audit_trail()), ensure_ascii=False)
     assert NAME not in trail and PHONE not in trail and NOTE not in trail
     assert "display_name" in trail
 
@@ -163,11 +164,11 @@ def test_audit_names_fields_but_never_values(wb: Workbench) -> None:
 
 def _long_values(wb: Workbench, citizen_id: str) -> list[str]:
     """Every personal value of one citizen longer than 12 bytes (polars keeps those in shared buffers)."""
-    citizen = wb.store.get("citizens", citizen_id) or {}
-    contact = wb.store.get("contacts", citizen_id) or {}
+    citizen = wb._store.get("citizens", citizen_id) or {}
+    contact = wb._store.get("contacts", citizen_id) or {}
     values = [citizen["display_name"], *(contact.get(k) for k in ("phone", "email", "address"))]
-    for case in wb.store.find("cases", "citizen_id", citizen_id):
-        values += [e["text"] for e in wb.store.find("events", "case_id", case["id"]) if e.get("text")]
+    for case in wb._store.find("cases", "citizen_id", citizen_id):
+        values += [e["text"] for e in wb._store.find("events", "case_id", case["id"]) if e.get("text")]
     return [v for v in values if v and len(v.encode()) > 12]
 
 
@@ -180,14 +181,14 @@ def demo_store(tmp_path: Path) -> tuple[Workbench, list[str], list[str]]:
 
     wb = _open(tmp_path / "data")
     generate(wb, 300, seed=11)
-    names = Counter(wb.store.frame("citizens").get_column("display_name").to_list())
-    chosen = [row["id"] for row in wb.store.frame("citizens").iter_rows(named=True)
+    names = Counter(wb._store.frame("citizens").get_column("display_name").to_list())
+    chosen = [row["id"] for row in wb._store.frame("citizens").iter_rows(named=True)
               if names[row["display_name"]] == 1 and len(row["display_name"].encode()) > 12][:3]
     for n, citizen_id in enumerate(chosen):  # demo citizens give one way of contact; these give all three
         wb.update_contact(citizen_id, phone=f"+45 61 7{n} 88 99", email=f"borger.nummer.{n}@eksempel-kommune.dk",
                           address=f"Langelinie Allé {n + 10}, 5230 Odense M")
-    wb.store.compact()  # every citizen now lives in the snapshot and its Arrow copy
-    values = {row["id"]: _long_values(wb, row["id"]) for row in wb.store.frame("citizens").iter_rows(named=True)}
+    wb._store.compact()  # every citizen now lives in the snapshot and its Arrow copy
+    values = {row["id"]: _long_values(wb, row["id"]) for row in wb._store.frame("citizens").iter_rows(named=True)}
     # Demo notes repeat across citizens: search only for what is one citizen's alone.
     seen = Counter(value for found in values.values() for value in set(found))
     assert all(len([v for v in values[cid] if seen[v] == 1]) >= 3 for cid in chosen) and len(chosen) == 3
@@ -213,7 +214,7 @@ def test_erasure_leaves_no_byte_of_long_values_in_any_file(demo_store: tuple[Wor
     for citizen_id in chosen:
         wb.erase_citizen(citizen_id)
     assert _leftovers(root, secrets) == []
-    wb.store.compact()
+    wb._store.compact()
     assert _leftovers(root, secrets) == []
     reopened = _open(root)  # a restart reads the Arrow copies again
     assert reopened.frames.cases.height == 300
@@ -256,3 +257,86 @@ def test_access_export_holds_the_audit_of_the_citizens_questionnaires(wb: Workbe
     measure_ids = {m["id"] for m in export["cases"][0]["measures"]}
     assert measure_ids
     assert {a["entity_id"] for a in export["audit"] if a["entity"] == "measures"} == measure_ids
+
+
+# An erasure and its ledger entry are one transaction: a SIGKILL at any moment leaves both or neither.
+ERASER = r"""
+import sys
+sys.path.insert(0, "tests")
+import workbench
+from people import staff
+wb = workbench.open(sys.argv[1], user=staff("Koordinator Kim"))
+print("READY", flush=True)
+for citizen_id in sys.argv[2:]:
+    try:
+        wb.erase_citizen(citizen_id)
+    except workbench.NotFound:  # erased by an earlier, killed run
+        continue
+    print("ERASED", citizen_id, flush=True)
+"""
+
+
+def test_a_kill_at_any_moment_of_an_erasure_leaves_it_in_the_ledger_or_not_at_all(wb: Workbench,
+                                                                                  tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "data"
+    wb.update_volunteer("F000001", capacity=20)
+    citizens = [_journey(wb, f"Borger Nummer{i:02d}", f"Note om nummer {i:02d}", phone=f"+45201000{i:02d}")["citizen_id"]
+                for i in range(12)]
+    older = wb.backup(tmp_path / "older.json")
+    repo = Path(__file__).resolve().parents[1]
+    outcomes = []
+    for trial, delay in enumerate((0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5)):
+        out = tmp_path / f"eraser{trial}.out"
+        with out.open("wb") as stdout:
+            child = subprocess.Popen([sys.executable, "-c", ERASER, str(root), *citizens], stdout=stdout,
+                                     stderr=subprocess.DEVNULL, cwd=repo)
+            deadline = time.monotonic() + 60
+            while b"READY" not in out.read_bytes() and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(delay)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        after = _open(root)
+        backup = json.loads(after.backup(tmp_path / f"after{trial}.json").read_text())["tables"]
+        ledger = {e["id"] for e in backup["erasures"]}
+        erased = {c["id"] for c in backup["citizens"] if c.get("erased_on")}
+        assert erased == ledger, f"kill {trial} after {delay}s: erased {erased - ledger} not in the ledger"
+        acknowledged = {line.split()[1] for line in out.read_text().splitlines() if line.startswith("ERASED")}
+        assert acknowledged <= ledger
+        outcomes.append(len(ledger))
+        # an older backup restored now erases every citizen of the ledger again
+        assert after.restore(older) == len(ledger)
+        data = _all_bytes(root)
+        for i, citizen_id in enumerate(citizens):
+            assert (f"Borger Nummer{i:02d}".encode() in data) == (citizen_id not in ledger)
+        assert after.check().sound
+    print(f"ledger sizes after each kill: {outcomes}")
+    assert outcomes[0] < len(citizens) and outcomes == sorted(outcomes)
+
+
+def test_a_version_1_data_folder_keeps_its_erasure_ledger(wb: Workbench, tmp_path: Path) -> None:
+    from workbench.store import journal
+
+    root = tmp_path / "data"
+    case = _journey(wb, NAME, NOTE)
+    older = wb.backup(tmp_path / "older.json")
+    wb.erase_citizen(case["citizen_id"])
+    # make it the folder an older workbench left: ledger beside the store, no erasures table, schema 1
+    json.loads((root / journal.MARKER).read_text())
+    (root / journal.MARKER).write_text(json.dumps({"format": journal.FORMAT, "schema_version": 1}))
+    current = json.loads((root / "CURRENT").read_text())["generation"]
+    snapshot = root / f"snapshot-{current:06d}"
+    for name in ("erasures.ndjson", "erasures.arrow"):
+        (snapshot / name).unlink(missing_ok=True)
+    (root / "erasures.json").write_text(json.dumps(
+        {"erasures": [{"citizen_id": case["citizen_id"], "on": TODAY.isoformat()}]}))
+    again = _open(root)
+    assert not (root / "erasures.json").exists()
+    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == 2
+    assert again.restore(older) == 1
+    assert NAME.encode() not in _all_bytes(root)

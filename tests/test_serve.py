@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import serve
+import workbench
+from workbench import serve, users
 from workbench.errors import InvalidInput, WorkbenchError
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
@@ -161,44 +162,35 @@ def test_dashboard_url_carries_the_token() -> None:
     assert serve.dashboard_url(8866, "abc") == "http://127.0.0.1:8866/voila/render/koordinator.ipynb?token=abc"
 
 
-def test_demo_config_is_written_once(tmp_path: Path) -> None:
-    written = serve.ensure_demo_config(tmp_path)
-    assert written == tmp_path / "config.json"
-    assert json.loads(written.read_text("utf-8")) == {"user_name": "Demo Koordinator", "site": "ODE",
-                                                      "lead_name": "Demo Projektleder", "language": "da"}
-    written.write_text('{"user_name": "Anne", "site": "AAR"}', "utf-8")
-    assert serve.ensure_demo_config(tmp_path) is None
-    assert json.loads(written.read_text("utf-8"))["user_name"] == "Anne"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+@pytest.fixture
+def one_user(tmp_path: Path) -> Path:
+    """A data folder whose only user is a coordinator (``serve`` acts as them without ``--user``)."""
+    data = tmp_path / "data"
+    workbench.init(data)
+    users.add(data, users.make_user(id="kim", name="Koordinator Kim", role="coordinator", sites=("ODE",)))
+    return data
 
 
-def test_serve_refuses_a_bad_port_before_starting(tmp_path: Path) -> None:
+def test_serve_refuses_a_bad_port_before_starting(one_user: Path) -> None:
     with pytest.raises(InvalidInput):
-        serve.serve(tmp_path / "data", port=0)
+        serve.serve(one_user, port=0)
 
 
-def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
+def test_serve_without_a_user_when_several_could_be_meant_says_how_to_choose(
+        one_user: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKBENCH_USER", raising=False)
+    users.add(one_user, users.make_user(id="pia", name="Projektleder Pia", role="lead"))
+    with pytest.raises(WorkbenchError) as refused:
+        serve.serve(one_user, port=0)
+    assert "kim, pia" in refused.value.message and "--user" in refused.value.message
+
+
+def test_serve_refuses_a_busy_port(one_user: Path) -> None:
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(WorkbenchError) as refused:
-            serve.serve(tmp_path / "data", port=taken.getsockname()[1], token="t" * 20)
+            serve.serve(one_user, port=taken.getsockname()[1], token="t" * 20)
     assert refused.value.key == "serve.port_busy"
-
-
-def test_cli_demo_writes_the_demo_config_and_keeps_it(tmp_path: Path) -> None:
-    import subprocess
-
-    root = Path(__file__).resolve().parents[1]
-    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DATA"}
-    env.update({"PYTHONPATH": str(root), "WORKBENCH_LANG": "da"})
-    data = tmp_path / "data"
-    command = [sys.executable, "-m", "workbench.cli", "demo", "--cases", "3", "--data", str(data)]
-    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert first.returncode == 0, first.stderr
-    assert "config.json" in first.stdout
-    assert json.loads((data / "config.json").read_text("utf-8"))["site"] == "ODE"
-    again = subprocess.run([*command, "--if-empty"], capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert again.returncode == 0 and "config.json" not in again.stdout

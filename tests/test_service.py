@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from people import staff
 
 import workbench
 from workbench.service import Workbench
@@ -277,7 +278,7 @@ def test_unicode_names_are_kept_exactly(wb: Workbench, site: str, name: str) -> 
     vol = wb.register_volunteer(site_id=site, name=name)
     assert vol["name"] == name
     assert wb.frames.volunteers.get_column("name").to_list() == [name]
-    other = workbench.open(Path(wb.store.root), actor="Læser")  # type: ignore[attr-defined]
+    other = workbench.open(Path(wb._store.root), user=staff("Læser"))  # type: ignore[attr-defined]
     assert other.frames.volunteers.get_column("name").to_list() == [name]
 
 
@@ -315,7 +316,7 @@ def test_stale_volunteer_edit_is_refused(wb: Workbench, site: str, unchanged: An
 
 def test_stale_edit_from_another_handle(wb: Workbench, data_dir: Path, site: str, unchanged: Any) -> None:
     vol = wb.register_volunteer(site_id=site, name="Anna Frivillig")
-    other = workbench.open(data_dir, actor="Anden Koordinator", today=lambda: TODAY)
+    other = workbench.open(data_dir, user=staff("Anden Koordinator"), today=lambda: TODAY)
     other.update_volunteer(vol["id"], version=1, phone="12345678")
     with unchanged(wb), pytest.raises(workbench.StaleEdit):
         wb.update_volunteer(vol["id"], version=1, phone="87654321")
@@ -347,9 +348,9 @@ def test_case_numbers_run_per_site_and_year(wb: Workbench, data_dir: Path, site:
     assert numbers == ["ODE-2026-0001", "ODE-2026-0002", "ODE-2026-0003"]
     assert open_case(wb, "Svendborger", site_id="SVE")["number"] == "SVE-2026-0001"
 
-    other = workbench.open(data_dir, actor="Anden Koordinator", today=lambda: TODAY)
+    other = workbench.open(data_dir, user=staff("Anden Koordinator"), today=lambda: TODAY)
     assert open_case(other, "Fra anden maskine")["number"] == "ODE-2026-0004"
-    wb.store.compact()
+    wb._store.compact()
     assert open_case(wb, "Efter komprimering")["number"] == "ODE-2026-0005"
 
     clock.today = date(2027, 1, 4)
@@ -364,10 +365,10 @@ def test_case_numbers_run_per_site_and_year(wb: Workbench, data_dir: Path, site:
 
 
 def test_case_numbers_with_a_fixed_today(tmp_path: Path, open_case: Callable[..., dict[str, Any]]) -> None:
-    wb = workbench.open(tmp_path / "d", actor="Koordinator", today=lambda: date(2026, 5, 1))
+    wb = workbench.open(tmp_path / "d", user=staff("Koordinator"), today=lambda: date(2026, 5, 1))
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     assert [open_case(wb, f"B{i}")["number"] for i in range(2)] == ["ODE-2026-0001", "ODE-2026-0002"]
-    later = workbench.open(tmp_path / "d", actor="Koordinator", today=lambda: date(2027, 2, 1))
+    later = workbench.open(tmp_path / "d", user=staff("Koordinator"), today=lambda: date(2027, 2, 1))
     assert open_case(later, "B3")["number"] == "ODE-2027-0001"
 
 
@@ -420,7 +421,7 @@ def test_targets_are_set_per_site_year_and_metric(wb: Workbench, site: str) -> N
     wb.set_target(site, 2026, "escorts", 120)
     wb.set_target(site, 2026, "escorts", 150)  # replaces
     wb.set_target(site, 2026, "referrals", 300)
-    targets = {(d["metric"], d["value"]) for d in wb.store.frame("targets").to_dicts()}
+    targets = {(d["metric"], d["value"]) for d in wb._store.frame("targets").to_dicts()}
     assert targets == {("escorts", 150), ("referrals", 300)}
     for bad, key in (({"value": -1}, "input.number_range"), ({"metric": "hugs"}, "input.choice"),
                      ({"site_id": "XYZ"}, "site.not_found")):

@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from people import staff
 
 import workbench
 from workbench.errors import StoreError
 from workbench.schema import SCHEMA_VERSION, TABLES
-from workbench.store import journal
+from workbench.store import JournalStore, journal
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "ODE"
@@ -48,6 +49,7 @@ STATE_FILES = {journal.MARKER, "CURRENT", "audit.ndjson", "erasures.json", "stor
 CHILD_COMMON = r'''
 import os, random, sys, time
 import workbench
+from people import staff
 import workbench.store.journal as journal
 
 
@@ -81,28 +83,28 @@ def step(wb, rng, i, cases):
 WRITER = CHILD_COMMON + r'''
 path, actor, n_ops, compact, go, seed = sys.argv[1:7]
 journal.COMPACT_AFTER_BYTES = int(compact)
-wb = workbench.open(path, actor=actor)
+wb = workbench.open(path, user=staff(actor))
 rng = random.Random(int(seed))
-cases = wb.store.frame("cases")["id"].to_list()
+cases = wb._store.frame("cases")["id"].to_list()
 emit("READY")
 wait_for(go)
 seen = (0, 0, 0)
 for i in range(int(n_ops)):
     step(wb, rng, i, cases)
     if i % 25 == 0:
-        now = (wb.frames.volunteers.height, wb.frames.cases.height, wb.store.frame("events").height)
+        now = (wb.frames.volunteers.height, wb.frames.cases.height, wb._store.frame("events").height)
         assert all(a >= b for a, b in zip(now, seen)), (now, seen)
         seen = now
-emit("DONE", wb.store.token()[0])
+emit("DONE", wb._store.token()[0])
 '''
 
 # argv: path actor compact_after_bytes seed -- writes until it is killed
 KILLED_WRITER = CHILD_COMMON + r'''
 path, actor, compact, seed = sys.argv[1:5]
 journal.COMPACT_AFTER_BYTES = int(compact)
-wb = workbench.open(path, actor=actor)
+wb = workbench.open(path, user=staff(actor))
 rng = random.Random(int(seed))
-cases = wb.store.frame("cases")["id"].to_list()
+cases = wb._store.frame("cases")["id"].to_list()
 emit("READY")
 i = 0
 while True:
@@ -113,26 +115,26 @@ while True:
 # argv: path stop_file probe_volunteer_id -- reads until stop_file exists
 READER = CHILD_COMMON + r'''
 path, stop, probe = sys.argv[1:4]
-wb = workbench.open(path, actor="reader")
+wb = workbench.open(path, user=staff("reader"))
 emit("READY")
 last = {"raw": 0, "frame": 0, "cases": 0, "events": 0}
 generations, reads = set(), 0
 while True:
     finished = os.path.exists(stop)
-    raw = wb.store.frame("volunteers")
+    raw = wb._store.frame("volunteers")
     ids = raw["id"].to_list()
     assert len(ids) == len(set(ids)), "duplicate volunteer ids"
-    assert wb.store.get("volunteers", probe) is not None, "a committed volunteer vanished"
+    assert wb._store.get("volunteers", probe) is not None, "a committed volunteer vanished"
     now = {"raw": len(ids), "frame": wb.frames.volunteers.height, "cases": wb.frames.cases.height,
-           "events": wb.store.frame("events").height}
+           "events": wb._store.frame("events").height}
     for key, value in now.items():
         assert value >= last[key], f"{key} went down: {last[key]} -> {value}"
     last = now
-    generations.add(wb.store.token()[0])
+    generations.add(wb._store.token()[0])
     reads += 1
     if reads % 25 == 0:  # a dashboard re-opening the store while the writer compacts
-        again = workbench.open(path, actor="reader")
-        assert again.store.count("volunteers") >= last["raw"]
+        again = workbench.open(path, user=staff("reader"))
+        assert again._store.count("volunteers") >= last["raw"]
     if finished:
         break
 emit("DONE", reads, len(generations), last["raw"])
@@ -142,12 +144,13 @@ emit("DONE", reads, len(generations), last["raw"])
 AUDIT_READER = r'''
 import os, sys
 import workbench
+from people import staff
 path, stop = sys.argv[1:3]
-wb = workbench.open(path, actor="auditor")
+wb = workbench.open(path, user=staff("auditor"))
 print("READY", flush=True)
 last = reads = 0
 while not os.path.exists(stop):
-    count = sum(1 for _ in wb.store.audit_trail())
+    count = sum(1 for _ in wb._store.audit_trail())
     reads += 1
     if count < last:
         print("DROP", last, count, flush=True)
@@ -159,10 +162,11 @@ print("DONE", reads, last, flush=True)
 # argv: path table count -- damage the table's Arrow copy in up to ``count`` seeded ways, open each time
 ARROW_FUZZ = r'''
 import os, random, sys
-import workbench
+from pathlib import Path
 from workbench.errors import StoreError
+from workbench.store import JournalStore
 path, table, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = workbench.open(path).store
+store = JournalStore(Path(path))
 pristine, gen = store.frame(table), store.token()[0]
 arrow = os.path.join(path, f"snapshot-{gen:06d}", f"{table}.arrow")
 with open(arrow, "rb") as handle:
@@ -176,7 +180,7 @@ for k in range(count):
         handle.write(damaged)
     print("TRY", k, flush=True)
     try:
-        frame = workbench.open(path).store.frame(table)
+        frame = JournalStore(Path(path)).frame(table)
         outcome = "same" if frame.equals(pristine) else "DIFFERENT"
     except StoreError as exc:
         outcome = f"StoreError {exc.key}"
@@ -194,9 +198,10 @@ print("END", flush=True)
 FIRST_OPENER = r'''
 import os, random, sys, time
 import workbench
+from people import staff
 base, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed)
-workbench.open(os.path.join(base, f"warm-up-{seed}"), actor="opener")  # do the imports before the race
+workbench.open(os.path.join(base, f"warm-up-{seed}"), user=staff("opener"))  # do the imports before the race
 print("READY", flush=True)
 for k in range(n):
     path = os.path.join(base, f"s{k}")
@@ -204,7 +209,7 @@ for k in range(n):
         time.sleep(0.0005)
     time.sleep(rng.uniform(0, 0.015))  # users do not click at the same microsecond
     try:
-        workbench.open(path, actor="opener")
+        workbench.open(path, user=staff("opener"))
         print("ok", k, flush=True)
     except workbench.StoreError as exc:
         print("ERR", k, exc.key, flush=True)
@@ -214,10 +219,11 @@ for k in range(n):
 OPEN_AND_REPORT = r'''
 import sys
 import workbench
+from people import staff
 for path in sys.argv[1:]:
     try:
-        wb = workbench.open(path, actor="probe")
-        outcome = f"OPENED {wb.store.count('sites')}"
+        wb = workbench.open(path, user=staff("probe"))
+        outcome = f"OPENED {wb._store.count('sites')}"
     except workbench.StoreError as exc:
         outcome = f"StoreError {exc.key}"
     except BaseException as exc:
@@ -229,10 +235,11 @@ for path in sys.argv[1:]:
 FAILED_WRITE = r'''
 import os, resource, signal, sys
 import workbench
+from people import staff
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 path = sys.argv[1]
-wb = workbench.open(path, actor="writer")
-gen = wb.store.token()[0]
+wb = workbench.open(path, user=staff("writer"))
+gen = wb._store.token()[0]
 size = os.path.getsize(os.path.join(path, f"journal-{gen:06d}.ndjson"))
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (size + 64, hard))
@@ -245,20 +252,21 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 print(outcome, flush=True)
 doc = wb.register_volunteer(site_id="ODE", name="Acknowledged Later")
 print("V", doc["id"], flush=True)
-print("SEES", ",".join(sorted(wb.store.frame("volunteers")["id"].to_list())), flush=True)
+print("SEES", ",".join(sorted(wb._store.frame("volunteers")["id"].to_list())), flush=True)
 '''
 
 # argv: path cut_bytes -- a compaction whose audit append stops after cut_bytes (EFBIG)
 TORN_AUDIT = r'''
 import os, resource, signal, sys
 import workbench
+from people import staff
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 path, cut = sys.argv[1], int(sys.argv[2])
-wb = workbench.open(path, actor="compactor")
+wb = workbench.open(path, user=staff("compactor"))
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (cut, hard))
 try:
-    wb.store.compact()
+    wb._store.compact()
     outcome = "NOERROR"
 except OSError as exc:
     outcome = f"FAILED {exc.errno}"
@@ -270,11 +278,12 @@ print(outcome, flush=True)
 FAILED_FIRST_OPEN = r'''
 import resource, signal, sys
 import workbench
+from people import staff
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (8, hard))
 try:
-    workbench.open(sys.argv[1], actor="first")
+    workbench.open(sys.argv[1], user=staff("first"))
     outcome = "NOERROR"
 except OSError as exc:
     outcome = f"FAILED {exc.errno}"
@@ -285,9 +294,9 @@ print(outcome, flush=True)
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), str(REPO / "tests"), env.get("PYTHONPATH", "")) if p)
     env.pop("WORKBENCH_DATA", None)
-    env.pop("WORKBENCH_ACTOR", None)
+    env.pop("WORKBENCH_USER", None)
     return env
 
 
@@ -345,7 +354,7 @@ class Acked:
             elif parts[0] == "C":
                 self.cases[parts[1]] = parts[2]
             elif parts[0] == "E":
-                self.notes[parts[1]] = actor
+                self.notes[parts[1]] = staff(actor).id  # the audit trail names user ids
             else:
                 continue
             count += 1
@@ -358,7 +367,7 @@ class Acked:
 def _seed(root: Path, cases: int = 3) -> Acked:
     """A store with the site and a few open cases the children write notes on."""
     acked = Acked()
-    wb = workbench.open(root, actor="seed")
+    wb = workbench.open(root, user=staff("seed"))
     wb.add_site(SITE, "Frivilligcenter Odense", "Odense")
     for i in range(cases):
         doc = wb.open_referral(site_id=SITE, citizen={"display_name": f"Seed Borger {i}"},
@@ -384,8 +393,8 @@ def _check_store(root: Path, acked: Acked, in_flight: int, *, audit: str = "full
     killed child). ``audit`` is "full" (every record accounted for exactly once) or
     "volunteers" (only the single-record volunteer transactions are checked).
     """
-    wb = workbench.open(root, actor="checker")
-    store = wb.store
+    wb = workbench.open(root, user=staff("checker"))
+    store = wb._store
 
     volunteers = store.frame("volunteers")["id"].to_list()
     assert len(volunteers) == len(set(volunteers)), "duplicate volunteer ids"
@@ -488,7 +497,7 @@ def _tree(path: Path) -> dict[str, Any]:
 def _open_error(path: Path, **kwargs: Any) -> StoreError:
     before = _tree(path)
     with pytest.raises(StoreError) as info:
-        workbench.open(path, **kwargs)
+        workbench.open(path, **{"user": staff(), **kwargs})
     assert _tree(path) == before, "a refused open changed the directory"
     return info.value
 
@@ -528,7 +537,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path, writers: int, ops: int,
         assert gen >= 5, f"expected many compactions during the run, saw {gen}"
 
     # the store reloads, compacts and reloads again to the same content
-    workbench.open(root).store.compact()
+    JournalStore(Path(root)).compact()
     _assert_clean(root)
     assert _check_store(root, acked, in_flight=0) == held
 
@@ -599,7 +608,7 @@ def _kill_chain(root: Path, work: Path, trials: int, seed: int) -> Counter[str]:
             held = _check_store(root, acked, in_flight=1, audit="volunteers")
             _assert_clean(root)
             # writing again works, and a torn last line is gone after that write
-            wb = workbench.open(root, actor=f"after{trial}")
+            wb = workbench.open(root, user=staff(f"after{trial}"))
             held.volunteers.add(wb.register_volunteer(site_id=SITE, name=f"After Kill {trial}")["id"])
             note = wb.record_event(rng.choice(sorted(held.cases)), "note", text=f"after kill {trial}")
             held.notes[note["id"]] = f"after{trial}"
@@ -634,7 +643,7 @@ def test_torn_last_journal_line_is_ignored_and_replaced(tmp_path: Path) -> None:
     path.write_bytes(whole + last[: len(last) // 2])  # a writer died half way through a line
 
     _check_store(root, acked, in_flight=0)
-    wb = workbench.open(root, actor="next")
+    wb = workbench.open(root, user=staff("next"))
     acked.volunteers.add(wb.register_volunteer(site_id=SITE, name="Next Brobygger")["id"])
     _assert_journal_well_formed(root)
     assert path.read_bytes().startswith(whole)
@@ -709,7 +718,7 @@ def test_non_empty_foreign_directory(tmp_path: Path) -> None:
     (path / "sub").mkdir(parents=True)
     (path / "report.docx").write_bytes(b"PK\x03\x04 someone's document")
     (path / "sub" / "data.csv").write_text("a,b\n1,2\n")
-    assert _open_error(path, actor="x").key == "store.foreign_directory"
+    assert _open_error(path, user=staff("x")).key == "store.foreign_directory"
     assert not (path / "store.lock").exists()
 
 
@@ -722,7 +731,7 @@ def test_empty_directory_without_create(tmp_path: Path) -> None:
 def test_missing_directory_without_create(tmp_path: Path) -> None:
     path = tmp_path / "absent"
     with pytest.raises(StoreError) as info:
-        workbench.open(path, create=False)
+        workbench.open(path, user=staff(), create=False)
     assert info.value.key == "store.missing"
     assert not path.exists()
 
@@ -755,7 +764,7 @@ def test_schema_version_newer_than_supported(tmp_path: Path) -> None:
     marker = json.loads((path / journal.MARKER).read_text())
     marker["schema_version"] = SCHEMA_VERSION + 1
     (path / journal.MARKER).write_text(json.dumps(marker))
-    error = _open_error(path, actor="old version")
+    error = _open_error(path, user=staff("old version"))
     assert error.key == "store.too_new"
     assert error.params == {"found": SCHEMA_VERSION + 1, "supported": SCHEMA_VERSION}
 
@@ -834,10 +843,10 @@ def store_on_disk(tmp_path: Path) -> Iterator[Path]:
     """A store with content both in a compacted snapshot and in the journal after it."""
     root = tmp_path / "data"
     _seed(root, cases=2)
-    wb = workbench.open(root, actor="seed")
+    wb = workbench.open(root, user=staff("seed"))
     for i in range(4):
         wb.register_volunteer(site_id=SITE, name=f"Snapshot Brobygger {i}")
-    wb.store.compact()
+    wb._store.compact()
     for i in range(3):
         wb.register_volunteer(site_id=SITE, name=f"Journal Brobygger {i}")
     assert _current(root)[0] == 1
@@ -879,7 +888,7 @@ def test_missing_snapshot_is_corruption(store_on_disk: Path, damage: str) -> Non
 
 
 def _tables(root: Path) -> dict[str, Any]:
-    store = workbench.open(root).store
+    store = JournalStore(Path(root))
     return {name: store.frame(name) for name in TABLES}
 
 
@@ -940,7 +949,7 @@ def test_damaged_arrow_copy_falls_back_to_the_record(store_on_disk: Path, damage
             "zeroed-middle": data[:third] + bytes(third) + data[2 * third:],
         }[damage])
     assert _same_tables(_tables(store_on_disk), pristine)
-    workbench.open(store_on_disk).store.compact()  # a compaction rewrites a sound copy
+    JournalStore(Path(store_on_disk)).compact()  # a compaction rewrites a sound copy
     assert _same_tables(_tables(store_on_disk), pristine)
 
 
@@ -968,11 +977,11 @@ def test_corrupt_line_inside_the_journal_does_not_hide_later_commits(store_on_di
     lines[1] = b"#" * len(lines[1])  # bit rot inside the file, not a torn tail
     path.write_bytes(b"\n".join(lines) + b"\n")
     try:
-        wb = workbench.open(store_on_disk)
+        wb = workbench.open(store_on_disk, user=staff())
     except StoreError as exc:  # refusing to open a corrupt journal is acceptable
         assert exc.key == "store.corrupt"
         return
-    assert wb.store.get("volunteers", later) is not None, "a committed volunteer after the bad line is gone"
+    assert wb._store.get("volunteers", later) is not None, "a committed volunteer after the bad line is gone"
 
 
 # --- write failures (real EFBIG from RLIMIT_FSIZE) -----------------------------------------
@@ -983,7 +992,7 @@ def test_failed_write_leaves_no_phantom_in_the_writer(tmp_path: Path) -> None:
     acked = _seed(root, cases=1)
     out = _run(FAILED_WRITE, [root], tmp_path / "failed.out").splitlines()
     assert out[0] == "FAILED 27", out  # EFBIG: the call raised, nothing was acknowledged
-    on_disk = set(workbench.open(root).store.frame("volunteers")["id"].to_list())
+    on_disk = set(JournalStore(Path(root)).frame("volunteers")["id"].to_list())
     writer_sees = set(out[2].split()[1].split(","))
     assert writer_sees == on_disk, f"the writer sees {sorted(writer_sees - on_disk)}, which is not on disk"
     acked.read(tmp_path / "failed.out", "writer")
@@ -994,7 +1003,7 @@ def test_failed_write_leaves_no_phantom_in_the_writer(tmp_path: Path) -> None:
 def test_torn_audit_append_loses_no_audit_record(tmp_path: Path) -> None:
     root = tmp_path / "data"
     acked = _seed(root, cases=0)
-    wb = workbench.open(root, actor="seed")
+    wb = workbench.open(root, user=staff("seed"))
     volunteer = min(acked.volunteers)
     with wb.batch():  # audit.ndjson becomes the largest file in the directory (batch compacts)
         for i in range(150):
@@ -1007,14 +1016,14 @@ def test_torn_audit_append_loses_no_audit_record(tmp_path: Path) -> None:
     audit = root / "audit.ndjson"
     size = audit.stat().st_size
     last = json.loads(audit.read_bytes().splitlines()[-1])["seq"]
-    pending = [a for a in wb.store.audit_trail() if a["seq"] > last]
+    pending = [a for a in wb._store.audit_trail() if a["seq"] > last]
     assert [a["seq"] for a in pending[:2]] == [pending[0]["seq"]] * 2, "first referral logs several records"
     first_line = json.dumps(pending[0], ensure_ascii=False).encode() + b"\n"
     cut = size + len(first_line) + 5  # inside the second record of the first referral
     assert _run(TORN_AUDIT, [root, cut], tmp_path / "audit.out").strip() == "FAILED 27"
     assert audit.stat().st_size == cut and _current(root)[0] == 1  # the compaction did not switch
 
-    workbench.open(root).store.compact()
+    JournalStore(Path(root)).compact()
     _check_store(root, acked, in_flight=0, audit="full")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from people import staff
 from tinydb import Query
 
 import workbench
@@ -12,11 +13,11 @@ from workbench.store.tinydb_view import open_tinydb
 
 
 def test_tinydb_reads_the_store_and_refuses_writes(tmp_path: Path) -> None:
-    wb = workbench.open(tmp_path / "data", actor="test")
+    wb = workbench.open(tmp_path / "data", user=staff("test"))
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     wb.add_community(site_id="ODE", name="Løbeklubben Ø", organiser="DGI", postal_code="5000")
     wb.add_community(site_id="ODE", name="Strikkecafé", organiser="Ældre Sagen", postal_code="5700")
-    wb.store.compact()
+    wb._store.compact()
     wb.add_community(site_id="ODE", name="Kor", organiser="Kirken", postal_code="5000")  # in the journal
     db = open_tinydb(tmp_path / "data")
     found = db.table("communities").search(Query().postal_code == "5000")
@@ -24,7 +25,7 @@ def test_tinydb_reads_the_store_and_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(workbench.StoreError) as caught:
         db.table("communities").insert({"id": "K9", "name": "x"})
     assert caught.value.key == "store.read_only_tinydb"
-    assert workbench.open(tmp_path / "data").frames.communities.height == 3
+    assert workbench.open(tmp_path / "data", user=staff()).frames.communities.height == 3
 
 
 def test_tinydb_view_does_not_create_a_store(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
+from people import staff
 from widget_tree import walk
 
 import workbench
@@ -25,7 +26,7 @@ def buttons(widget: widgets.Widget, label: str) -> list[widgets.Button]:
 
 @pytest.fixture
 def wb(tmp_path: Path) -> Workbench:
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     wb.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
     wb.register_volunteer(site_id="ODE", name="Søren Ærø-Østergaard", status="active", interests=["strik"],
@@ -104,8 +105,8 @@ def test_a_whole_case_from_referral_to_close(wb: Workbench) -> None:
     kinds = [e["kind"] for e in wb.case_events(case["id"])]
     assert kinds == ["referral_received", "volunteer_assigned", "conversation_held", "escort_planned",
                      "escort_completed", "follow_up", "case_closed"]
-    assert "Koordinator Kim" in app.case.timeline.value
-    assert wb.store.get("communities", "K000001")["last_verified_on"] == TODAY.isoformat()
+    assert "koordinator.kim" in app.case.timeline.value
+    assert wb._store.get("communities", "K000001")["last_verified_on"] == TODAY.isoformat()
 
 
 def test_a_stale_step_button_is_refused_on_the_server(wb: Workbench, tmp_path: Path) -> None:
@@ -113,14 +114,14 @@ def test_a_stale_step_button_is_refused_on_the_server(wb: Workbench, tmp_path: P
     app = CoordinatorApp(wb, "ODE")
     app.open_case(case["id"])
     [contact] = [b for b in app.case.steps.children if "wb-step-contact_made" in b._dom_classes]
-    other = workbench.open(tmp_path / "data", actor="Anden Koordinator", today=lambda: TODAY)
+    other = workbench.open(tmp_path / "data", user=staff("Anden Koordinator"), today=lambda: TODAY)
     other.close_case(case["id"], "declined")  # meanwhile, in another tab
-    token = wb.store.token()
+    token = wb._store.token()
     contact.click()  # the button is still on this page
     assert "ikke muligt" in app.case.step_feedback.value
     assert app.case.step_area.children == ()
-    wb.store.refresh()
-    assert wb.store.token() != token  # the other write is seen ...
+    wb._store.refresh()
+    assert wb._store.token() != token  # the other write is seen ...
     assert [e["kind"] for e in wb.case_events(case["id"])][-1] == "case_closed"  # ... and nothing was added
 
 
@@ -133,9 +134,9 @@ def test_a_value_the_page_did_not_offer_is_refused(wb: Workbench) -> None:
     chooser = _field(app, "volunteer_id")
     chooser.options = [*chooser.options, ("x", other_site_volunteer["id"])]  # forged in the browser
     chooser.value = other_site_volunteer["id"]
-    token = wb.store.token()
+    token = wb._store.token()
     _save(app)
-    assert wb.store.token() == token
+    assert wb._store.token() == token
     assert "Vælg en af de mulige værdier" in str([w.value for w in walk(app.case.step_area)
                                                    if isinstance(w, widgets.HTML)])
 
@@ -241,7 +242,7 @@ def _in_order(texts: list[str]) -> list[str]:
 
 
 def test_every_list_and_dropdown_of_people_and_communities_is_in_danish_order(tmp_path: Path) -> None:
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     for name in DANISH_NAMES:
         wb.register_volunteer(site_id="ODE", name=name, status="active")
@@ -273,3 +274,49 @@ def test_a_search_typed_with_decomposed_letters_finds_the_person(wb: Workbench) 
     app.volunteers.search.value = "ka\u030aRE"
     app.volunteers.refresh()
     assert [row[0] for row in listed_rows(app.volunteers.widget)] == ["Kåre Brobygger"]
+
+
+def _openings(wb: Workbench) -> list[dict]:
+    return [a for a in wb._store.audit_trail() if a["action"] == "open"]
+
+
+def test_opening_a_case_writes_one_read_audit_record_naming_the_user(wb: Workbench, tmp_path: Path) -> None:
+    case = _case(wb)
+    anna = workbench.open(tmp_path / "data", user=staff("Anna Koordinator", roles=("coordinator",), sites=("ODE",)),
+                          today=lambda: TODAY)
+    app = CoordinatorApp(anna, "ODE")
+    before = len(_openings(wb))
+    app.open_case(case["id"])
+    _step(app, "note")  # working on the case redraws it: no further opening
+    _field(app, "text").value = "Ringede"
+    _save(app)
+    assert "Ringede" in app.case.timeline.value
+    app.refresh()
+    openings = _openings(wb)[before:]
+    assert [(a["actor"], a["entity"], a["entity_id"]) for a in openings] == [
+        ("anna.koordinator", "citizens", case["citizen_id"])]
+    app.open_case(case["id"])  # opened again: a second opening
+    assert len(_openings(wb)) == before + 2
+
+
+def test_a_forged_id_from_the_browser_cannot_reach_another_sites_records(wb: Workbench, tmp_path: Path) -> None:
+    own = _case(wb)
+    other = _case(wb, "Aarhus Borger", site="AAR")
+    other_volunteer = wb.register_volunteer(site_id="AAR", name="Aarhus Frivillig", status="active")
+    anna = workbench.open(tmp_path / "data", user=staff("Anna Koordinator", roles=("coordinator",), sites=("ODE",)),
+                          today=lambda: TODAY)
+    app = CoordinatorApp(anna, "ODE")
+    events_before = wb.frames.events.height
+    openings = len(_openings(wb))
+    for forged in (lambda: app.open_case(other["id"]), lambda: app.volunteers.open_volunteer(other_volunteer["id"])):
+        with pytest.raises(workbench.WorkbenchError):
+            forged()
+    app.case.show(own["id"])
+    app.case.case_id = other["id"]  # even with the other case's id set under it, no step form opens
+    _step(app, "note")
+    assert "Aarhus" not in app.case.step_area.children.__repr__()
+    assert wb.frames.events.height == events_before  # nothing written to the other site's case
+    assert "Aarhus Borger" not in str([w.value for w in walk(app.widget) if hasattr(w, "value")])
+    assert [a["entity_id"] for a in _openings(wb)[openings:]] == [own["citizen_id"]]
+    with pytest.raises(workbench.NotAllowed):
+        anna.citizen(other["citizen_id"])  # the service itself, as a notebook handle would call it

@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as widgets
 import polars as pl
 import pytest
+from people import staff
 from widget_tree import html_of, listed_rows, walk
 
 import workbench
@@ -30,7 +31,7 @@ TODAY = date(2026, 5, 1)
 
 @pytest.fixture
 def app(tmp_path: Path) -> CoordinatorApp:
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     return CoordinatorApp(wb, "ODE")
 
@@ -47,8 +48,8 @@ def said(key: str, **params: Any) -> str:
 
 def other_coordinator(app: CoordinatorApp) -> Workbench:
     """A second handle on the same data directory, as another coordinator's dashboard would hold."""
-    root = app.wb.store.root  # type: ignore[attr-defined]
-    return workbench.open(root, actor="Koordinator Lene", today=lambda: TODAY)
+    root = app.wb._store.root  # type: ignore[attr-defined]
+    return workbench.open(root, user=staff("Koordinator Lene"), today=lambda: TODAY)
 
 
 
@@ -102,7 +103,7 @@ def test_add_a_community(tab: CommunitiesTab, app: CoordinatorApp) -> None:
               target_groups=("loneliness", "anxiety"), schedule="tir 10:00-12:00; tor 14:00-16:00",
               accessibility="Elevator", cost="Gratis", contact="Værten Anne", source="Opslag")
     assert tab.form_feedback.value.count(t("ui.communities.added", name="Strikkecafé")) == 1
-    stored = app.wb.store.get("communities", doc["id"])
+    stored = app.wb._store.get("communities", doc["id"])
     assert stored is not None
     assert stored["site_id"] == "ODE" and stored["kind"] == "creative" and stored["age_max"] == 99
     assert stored["schedule"] == [{"weekday": "tue", "start": "10:00", "end": "12:00"},
@@ -162,13 +163,13 @@ def test_edit_keeps_the_version_and_saves_only_changes(tab: CommunitiesTab, app:
     fill(tab, organiser="Borgernes Hus", schedule="ons 10:00-11:00")
     tab.save_button.click()
     assert said("ui.communities.saved") in tab.form_feedback.value
-    stored = app.wb.store.get("communities", doc["id"])
+    stored = app.wb._store.get("communities", doc["id"])
     assert stored is not None
     assert stored["organiser"] == "Borgernes Hus" and stored["version"] == 2
     assert stored["schedule"] == [{"weekday": "wed", "start": "10:00", "end": "11:00"}]
     tab.save_button.click()
     assert said("ui.communities.no_changes") in tab.form_feedback.value
-    assert app.wb.store.get("communities", doc["id"])["version"] == 2  # type: ignore[index]
+    assert app.wb._store.get("communities", doc["id"])["version"] == 2  # type: ignore[index]
 
 
 def test_a_stale_edit_is_refused_and_the_form_reloads(tab: CommunitiesTab, app: CoordinatorApp) -> None:
@@ -177,7 +178,7 @@ def test_a_stale_edit_is_refused_and_the_form_reloads(tab: CommunitiesTab, app: 
     fill(tab, name="Strikkecafé på biblioteket")
     tab.save_button.click()
     assert said("edit.stale") in tab.form_feedback.value and "wb-error" in tab.form_feedback.value
-    stored = app.wb.store.get("communities", doc["id"])
+    stored = app.wb._store.get("communities", doc["id"])
     assert stored is not None and stored["name"] == "Strikkecafé" and stored["organiser"] == "Lenes forening"
     assert tab.form["organiser"].control.value == "Lenes forening"  # the newest data is shown
     assert tab.form["name"].control.value == "Strikkecafé"
@@ -185,7 +186,7 @@ def test_a_stale_edit_is_refused_and_the_form_reloads(tab: CommunitiesTab, app: 
     fill(tab, name="Strikkecafé på biblioteket")
     tab.save_button.click()
     assert said("ui.communities.saved") in tab.form_feedback.value
-    assert app.wb.store.get("communities", doc["id"])["name"] == "Strikkecafé på biblioteket"  # type: ignore[index]
+    assert app.wb._store.get("communities", doc["id"])["name"] == "Strikkecafé på biblioteket"  # type: ignore[index]
 
 
 def test_a_stale_status_change_is_refused_too(tab: CommunitiesTab, app: CoordinatorApp) -> None:
@@ -193,7 +194,7 @@ def test_a_stale_status_change_is_refused_too(tab: CommunitiesTab, app: Coordina
     other_coordinator(app).update_community(doc["id"], version=1, status="inactive")
     tab.close_button.click()
     assert said("edit.stale") in tab.form_feedback.value
-    assert app.wb.store.get("communities", doc["id"])["status"] == "inactive"  # type: ignore[index]
+    assert app.wb._store.get("communities", doc["id"])["status"] == "inactive"  # type: ignore[index]
     assert tab.reactivate_button.disabled is False and tab.deactivate_button.disabled is True
 
 
@@ -203,7 +204,7 @@ def test_deactivate_close_reactivate_and_verify(tab: CommunitiesTab, app: Coordi
     doc = add(tab)
 
     def stored() -> dict[str, Any]:
-        found = app.wb.store.get("communities", doc["id"])
+        found = app.wb._store.get("communities", doc["id"])
         assert found is not None
         return found
 
@@ -222,13 +223,13 @@ def test_deactivate_close_reactivate_and_verify(tab: CommunitiesTab, app: Coordi
     assert said("ui.communities.never_verified") in tab.info.value
     tab.verify_button.click()
     assert stored()["last_verified_on"] == TODAY.isoformat()
-    assert stored()["last_verified_by"] == "Koordinator Kim"
-    verified = t("ui.communities.verified", date=fmt_date(TODAY), by="Koordinator Kim")
+    assert stored()["last_verified_by"] == "koordinator.kim"
+    verified = t("ui.communities.verified", date=fmt_date(TODAY), by="koordinator.kim")
     assert verified in tab.info.value
     grid_text = " ".join(w.value for w in walk(tab.list_box) if isinstance(w, widgets.HTML))
     assert verified in grid_text
     frame = app.wb.frames.communities
-    assert frame["last_verified_by"].to_list() == ["Koordinator Kim"]
+    assert frame["last_verified_by"].to_list() == ["koordinator.kim"]
 
 
 def test_verifying_keeps_what_is_being_typed(tab: CommunitiesTab, app: CoordinatorApp) -> None:
@@ -237,7 +238,7 @@ def test_verifying_keeps_what_is_being_typed(tab: CommunitiesTab, app: Coordinat
     tab.verify_button.click()
     assert tab.form["cost"].control.value == "20 kr."
     tab.save_button.click()
-    stored = app.wb.store.get("communities", doc["id"])
+    stored = app.wb._store.get("communities", doc["id"])
     assert stored is not None and stored["cost"] == "20 kr." and stored["last_verified_on"] == TODAY.isoformat()
 
 
@@ -306,7 +307,7 @@ def test_a_shared_community_can_be_opened_and_edited(tab: CommunitiesTab, app: C
     assert tab.current is not None and tab.current["id"] == shared["id"]
     fill(tab, cost="Gratis", kind="meeting_place")
     tab.save_button.click()
-    assert app.wb.store.get("communities", shared["id"])["cost"] == "Gratis"  # type: ignore[index]
+    assert app.wb._store.get("communities", shared["id"])["cost"] == "Gratis"  # type: ignore[index]
 
 
 # -- site scoping ----------------------------------------------------------------------------------------
@@ -329,8 +330,8 @@ def test_another_sites_community_is_refused(tab: CommunitiesTab, app: Coordinato
         tab.deactivate_button.click()
         tab.verify_button.click()
     assert said("community.not_found", id=foreign["id"]) in tab.form_feedback.value
-    assert app.wb.store.get("communities", foreign["id"])["name"] == "Aarhus-gåtur"  # type: ignore[index]
-    assert app.wb.store.get("communities", mine["id"])["name"] == "Strikkecafé"  # type: ignore[index]
+    assert app.wb._store.get("communities", foreign["id"])["name"] == "Aarhus-gåtur"  # type: ignore[index]
+    assert app.wb._store.get("communities", mine["id"])["name"] == "Strikkecafé"  # type: ignore[index]
 
 
 # -- escaping --------------------------------------------------------------------------------------------

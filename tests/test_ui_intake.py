@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from people import staff
 from widget_tree import html_of
 
 import workbench
@@ -36,7 +37,7 @@ def danish(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> CoordinatorApp:
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     return CoordinatorApp(wb, "ODE")
 
@@ -64,7 +65,7 @@ def error_of(tab: IntakeTab, field: str) -> str:
 
 
 def table(wb: Workbench, name: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = wb.store.frame(name).to_dicts()
+    rows: list[dict[str, Any]] = wb._store.frame(name).to_dicts()
     return rows
 
 
@@ -95,8 +96,8 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     assert citizen["needs"] == ["loneliness", "grief"] and citizen["referral_source"] == "doctor"
     consents = {c["purpose"]: c["given"] for c in citizen["consents"]}
     assert consents == {"case_work": True, "follow_up_contact": True, "research": False}
-    assert all(c["on"] == "2026-04-28" and c["recorded_by"] == "Koordinator Kim" for c in citizen["consents"])
-    contact = wb.store.get("contacts", citizen["id"])
+    assert all(c["on"] == "2026-04-28" and c["recorded_by"] == "koordinator.kim" for c in citizen["consents"])
+    contact = wb._store.get("contacts", citizen["id"])
     assert contact is not None and contact["phone"] == "+4512345678" and contact["email"] == "grethe@example.dk"
 
     [case] = table(wb, "cases")
@@ -135,7 +136,7 @@ def test_questionnaires_are_optional(app: CoordinatorApp, tab: IntakeTab) -> Non
     assert [e["kind"] for e in table(app.wb, "events")] == ["referral_received"]
     [citizen] = table(app.wb, "citizens")
     assert citizen["languages"] == ["da"] and citizen["registered_on"] == "2026-05-01"
-    assert app.wb.store.get("contacts", citizen["id"]) is None
+    assert app.wb._store.get("contacts", citizen["id"]) is None
 
 
 def test_the_second_referral_gets_the_next_case_number(app: CoordinatorApp, tab: IntakeTab) -> None:
@@ -152,11 +153,11 @@ def test_the_second_referral_gets_the_next_case_number(app: CoordinatorApp, tab:
 
 def test_a_bad_postal_code_is_shown_in_danish_next_to_the_field(app: CoordinatorApp, tab: IntakeTab,
                                                                 unchanged: Unchanged) -> None:
-    token = app.wb.store.token()
+    token = app.wb._store.token()
     minimal(tab, postal_code="500")
     with unchanged(app.wb):
         tab.submit_button.click()
-    assert app.wb.store.token() == token
+    assert app.wb._store.token() == token
     assert "Postnummer skal være 4 cifre." in error_of(tab, "postal_code")
     assert t("ui.fix_fields") in tab.feedback.value
     assert tab.form["display_name"].control.value == "Bo Borger"  # nothing typed is lost

@@ -17,9 +17,10 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 import pytest
+from people import staff
 
 import workbench
-from workbench import demo, i18n
+from workbench import demo, i18n, users
 from workbench.charts import SITE_PICK
 from workbench.i18n import t
 from workbench.instruments import SWEMWBS_COPYRIGHT
@@ -37,9 +38,9 @@ def danish(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def wb(tmp_path_factory: pytest.TempPathFactory) -> Workbench:
-    handle = workbench.open(tmp_path_factory.mktemp("lead") / "data", actor="Projektleder Pia", today=lambda: TODAY)
-    demo.generate(handle, 300, seed=1)
-    return handle
+    root = tmp_path_factory.mktemp("lead") / "data"
+    demo.generate(workbench.open(root, user=demo.loader(), today=lambda: TODAY), 300, seed=1)
+    return workbench.open(root, user=staff("Projektleder Pia", roles=("lead",)), today=lambda: TODAY)
 
 
 @pytest.fixture
@@ -168,13 +169,13 @@ def test_a_target_set_through_the_form_is_stored(app: LeadApp) -> None:
     app.t_year.control.value = "2026"
     app.t_metric.control.value = "escorts"
     app.t_value.control.value = "abc"
-    before = app.wb.store.get("targets", "T-ODE-2026-escorts")  # the demo's target, or none
+    before = app.wb._store.get("targets", "T-ODE-2026-escorts")  # the demo's target, or none
     app.save_target.click()
     assert app.t_value.error.value and t("ui.fix_fields") in app.target_feedback.value
-    assert app.wb.store.get("targets", "T-ODE-2026-escorts") == before
+    assert app.wb._store.get("targets", "T-ODE-2026-escorts") == before
     app.t_value.control.value = "48"
     app.save_target.click()
-    stored = app.wb.store.get("targets", "T-ODE-2026-escorts")
+    stored = app.wb._store.get("targets", "T-ODE-2026-escorts")
     assert stored is not None and stored["value"] == 48
     assert "wb-ok" in app.target_feedback.value
     assert "<svg" in app.outputs["progress"].value
@@ -185,7 +186,7 @@ def test_export_writes_the_report_and_every_chart(app: LeadApp, wb: Workbench) -
     app.export_button.click()
     assert "wb-error" not in app.export_feedback.value
     written = app.last_export
-    folder = Path(wb.store.root) / "exports"  # type: ignore[attr-defined]
+    folder = Path(wb._store.root) / "exports"  # type: ignore[attr-defined]
     assert all(p.parent == folder and p.exists() for p in written)
     report = [p for p in written if p.suffix == ".html"]
     assert len(report) == 1 and re.fullmatch(r"rapport-\d{8}-\d{6}\.html", report[0].name)
@@ -210,9 +211,14 @@ def test_export_writes_the_report_and_every_chart(app: LeadApp, wb: Workbench) -
     assert "valgt i tragten: Frivilligcenter Odense" in app.last_export[0].read_text("utf-8")
 
 
-def test_the_page_names_the_lead_from_the_config(wb: Workbench) -> None:
-    root = str(wb.store.root)  # type: ignore[attr-defined]
-    page = lead_app(root, {"user_name": "Koordinator Kim", "lead_name": "Projektleder <b>Pia</b>"})
-    header = page.children[1].value
-    assert "Projektleder &lt;b&gt;Pia&lt;/b&gt;" in header and "Kim" not in header
-    assert "Koordinator Kim" in lead_app(root, {"user_name": "Koordinator Kim"}).children[1].value
+def test_the_page_names_the_signed_in_lead_and_refuses_a_coordinator(
+        wb: Workbench, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = wb._store.root
+    users.add(root, users.make_user(id="pia", name="Projektleder <b>Pia</b>", role="lead"))
+    users.add(root, users.make_user(id="kim", name="Koordinator Kim", role="coordinator", sites=("ODE",)))
+    monkeypatch.setenv("WORKBENCH_USER", "pia")
+    header = lead_app(str(root)).children[1].value
+    assert "Projektleder &lt;b&gt;Pia&lt;/b&gt;" in header and "<b>Pia" not in header
+    monkeypatch.setenv("WORKBENCH_USER", "kim")
+    refused = lead_app(str(root))
+    assert refused.value == f'<p class="wb-error">{t("ui.wrong_role", name="Koordinator Kim", role="koordinator", page_role="projektleder")}</p>'

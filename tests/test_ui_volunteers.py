@@ -14,6 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from people import staff
 from widget_tree import html_of, listed_rows, walk
 
 import workbench
@@ -35,7 +36,7 @@ def danish(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> CoordinatorApp:
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     return CoordinatorApp(wb, "ODE")
 
@@ -87,7 +88,7 @@ def test_register_a_new_brobygger_stores_every_field_and_lists_it(app: Coordinat
 
     frame = app.wb.frames.volunteers
     assert frame.height == 1
-    doc = app.wb.store.get("volunteers", frame["volunteer_id"][0])
+    doc = app.wb._store.get("volunteers", frame["volunteer_id"][0])
     assert doc is not None
     assert doc["name"] == "Mette Østergård" and doc["site_id"] == "ODE"
     assert doc["phone"] == "+4512345678" and doc["email"] == "mette@example.dk" and doc["postal_code"] == "5000"
@@ -125,7 +126,7 @@ def test_edit_opens_the_brobygger_and_saves_with_the_version_read(app: Coordinat
 
     fill(tab, interests="kor, brætspil", phone="+45 87 65 43 21")
     tab.save_button.click()
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None
     assert stored["version"] == 2 and stored["interests"] == ["kor", "brætspil"] and stored["phone"] == "+4587654321"
     assert stored["availability"] == [{"weekday": "tue", "part": "afternoon"}]
@@ -144,14 +145,14 @@ def test_pause_and_reactivate(app: CoordinatorApp, tab: VolunteersTab, monkeypat
     assert not tab.pause_button.disabled and tab.reactivate_button.disabled
 
     tab.pause_button.click()
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None and stored["status"] == "paused"
     assert "Anna Frivillig er sat på pause." in tab.feedback.value
     assert "På pause" in list_html(tab)
     assert tab.pause_button.disabled and not tab.reactivate_button.disabled
 
     tab.reactivate_button.click()
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None and stored["status"] == "active" and stored["version"] == 3
     assert "Anna Frivillig er aktiv igen." in tab.feedback.value
     assert "Aktiv" in list_html(tab)
@@ -246,13 +247,13 @@ def test_a_stale_edit_is_refused_and_the_form_reloaded(app: CoordinatorApp, tab:
     tab.refresh()
     open_buttons(tab)[0].click()
 
-    other = workbench.open(tmp_path / "data", actor="Anden Koordinator", today=lambda: TODAY)
+    other = workbench.open(tmp_path / "data", user=staff("Anden Koordinator"), today=lambda: TODAY)
     other.update_volunteer(doc["id"], name="Anna Andersen")
 
     fill(tab, interests="kor, dans")
     tab.save_button.click()
     assert t("edit.stale") in tab.feedback.value
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None and stored["name"] == "Anna Andersen" and stored["interests"] == ["kor"]
     assert tab.form["name"].control.value == "Anna Andersen"  # reloaded
     assert tab.form["interests"].control.value == "kor"
@@ -260,7 +261,7 @@ def test_a_stale_edit_is_refused_and_the_form_reloaded(app: CoordinatorApp, tab:
 
     fill(tab, interests="kor, dans")
     tab.save_button.click()
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None and stored["interests"] == ["kor", "dans"] and stored["name"] == "Anna Andersen"
 
 
@@ -268,10 +269,10 @@ def test_a_stale_pause_is_refused(app: CoordinatorApp, tab: VolunteersTab, tmp_p
     doc = register(app.wb, status="active")
     tab.refresh()
     open_buttons(tab)[0].click()
-    workbench.open(tmp_path / "data", actor="Anden", today=lambda: TODAY).update_volunteer(doc["id"], capacity=5)
+    workbench.open(tmp_path / "data", user=staff("Anden"), today=lambda: TODAY).update_volunteer(doc["id"], capacity=5)
     tab.pause_button.click()
     assert t("edit.stale") in tab.feedback.value
-    stored = app.wb.store.get("volunteers", doc["id"])
+    stored = app.wb._store.get("volunteers", doc["id"])
     assert stored is not None and stored["status"] == "active"
     assert tab.form["capacity"].control.value == "5"
 
@@ -308,7 +309,7 @@ def test_another_sites_brobygger_cannot_be_opened_or_changed(app: CoordinatorApp
         tab.pause_button.disabled = False
         tab.pause_button.click()
     assert message in tab.feedback.value
-    stored = app.wb.store.get("volunteers", foreign["id"])
+    stored = app.wb._store.get("volunteers", foreign["id"])
     assert stored is not None and stored["name"] == "Ude Fra Aarhus" and stored["status"] == "active"
 
 
@@ -366,7 +367,7 @@ def test_an_unexpected_failure_shows_a_plain_apology_and_no_traceback(
 
 def test_english_labels_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "_current", "en")
-    wb = workbench.open(tmp_path / "data", actor="Koordinator Kim", today=lambda: TODAY)
+    wb = workbench.open(tmp_path / "data", user=staff("Koordinator Kim"), today=lambda: TODAY)
     wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
     register(wb, status="paused")
     tab = CoordinatorApp(wb, "ODE").volunteers

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from people import staff
 from test_cli import cli
 
 import workbench
@@ -19,7 +20,7 @@ from workbench.i18n import t
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     root = tmp_path / "data"
-    workbench.open(root, actor="test")
+    workbench.open(root, user=staff("test"))
     return root
 
 
@@ -37,7 +38,7 @@ def test_add_list_set_role_remove_through_the_command_line(data: Path) -> None:
     assert cli("users", "--data", str(data), "remove", "anna").returncode == 0
     assert set(users.load(data)) == {"lars"}
     assert stat.S_IMODE((data / users.USERS_FILE).stat().st_mode) == 0o600
-    workbench.open(data, actor="test")  # the store still opens beside its users file
+    workbench.open(data, user=staff("test"))  # the store still opens beside its users file
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -83,10 +84,10 @@ def test_a_broken_users_file_is_named_in_the_error(data: Path, content: str | by
 
 def test_an_old_config_becomes_users_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = tmp_path / "data"
-    workbench.open(root, actor="test")
+    workbench.open(root, user=staff("test"))
     (root / "config.json").write_text(json.dumps({"user_name": "Demo Koordinator", "site": "ODE",
                                                   "lead_name": "Demo Projektleder"}), "utf-8")
-    workbench.open(root, actor="test")
+    workbench.open(root, user=staff("test"))
     made = users.load(root)
     assert {u.id: (u.name, u.role, u.sites) for u in made.values()} == {
         "demo.koordinator": ("Demo Koordinator", users.Role.coordinator, ("ODE",)),
@@ -96,7 +97,7 @@ def test_an_old_config_becomes_users_once(tmp_path: Path, caplog: pytest.LogCapt
                  users="demo.koordinator (coordinator), demo.projektleder (lead)") == r.getMessage()
                for r in caplog.records)
     users.remove(root, "demo.projektleder")
-    workbench.open(root, actor="test")  # once: a removed user does not come back
+    workbench.open(root, user=staff("test"))  # once: a removed user does not come back
     assert set(users.load(root)) == {"demo.koordinator"}
 
 
@@ -104,7 +105,7 @@ def test_users_may_be_added_before_the_store_is_created(tmp_path: Path) -> None:
     root = tmp_path / "fresh"
     root.mkdir()
     users.add(root, users.make_user(id="admin", name="Ada Admin", role="admin"))
-    workbench.open(root, actor="test")
+    workbench.open(root, user=staff("test"))
     assert (root / "workbench.json").is_file()
 
 
@@ -113,9 +114,11 @@ def test_the_demo_has_two_coordinators_at_two_sites_a_lead_and_an_admin(tmp_path
     done = cli("demo", "--cases", "20", data=root)
     assert done.returncode == 0, done.stderr
     made = users.load(root)
-    assert {(u.role, u.sites) for u in made.values()} == {
-        (users.Role.coordinator, ("ODE",)), (users.Role.coordinator, ("AAR",)), (users.Role.lead, ()),
-        (users.Role.admin, ())}
+    assert {(u.roles, u.sites) for u in made.values()} == {
+        ((users.Role.coordinator,), ("ODE",)), ((users.Role.coordinator,), ("AAR",)), ((users.Role.lead,), ()),
+        ((users.Role.admin,), ()), ((users.Role.admin, users.Role.coordinator), ("ODE", "AAR", "AAL", "ESB", "KGE"))}
+    trail = list(workbench.open(root, user="demo.admin")._store.audit_trail())
+    assert {a["actor"] for a in trail} == {"demo.indlaesning"}  # the demo data names who loaded it
     assert cli("demo", "--cases", "5", data=root).returncode == 0
     assert users.load(root) == made  # written once, never overwritten
 
@@ -129,8 +132,13 @@ def test_the_command_line_acts_as_a_user_and_refuses_what_the_role_does_not_allo
     assert "Det må du ikke som koordinator: backup" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "b.json").exists()
     wb = workbench.open(root, user="demo.admin")
-    trail = list(wb.store.audit_trail())
+    trail = list(wb._store.audit_trail())
     assert (trail[-1]["actor"], trail[-1]["action"], trail[-1]["fields"]) == ("demo.koordinator", "refused", ["backup"])
+    aarhus = workbench.open(root, user="demo.koordinator.aar").frames.cases.get_column("citizen_id")[0]
+    for command in (("erase-citizen", aarhus), ("export-citizen", aarhus), ("restore", str(tmp_path / "b.json"))):
+        refused = cli(*command, "--user", "demo.koordinator", data=root)
+        assert refused.returncode == 1 and "Det må du ikke som koordinator" in refused.stderr, command
+    assert workbench.open(root, user="demo.koordinator.aar").citizen(aarhus)["display_name"] != "[slettet]"
     unknown = cli("check", "--user", "mallory", data=root)
     assert unknown.returncode == 1 and "Brugeren mallory findes ikke" in unknown.stderr
 

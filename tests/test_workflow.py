@@ -375,8 +375,8 @@ def test_a_referral_without_case_work_consent_stores_nothing(wb: Workbench, site
                          contact={"phone": "12345678"})
     assert missing.value.key == "consent.case_work_required"
     assert wb.frames.cases.height == 0
-    assert wb.store.frame("citizens").height == 0
-    assert wb.store.frame("contacts").height == 0
+    assert wb._store.frame("citizens").height == 0
+    assert wb._store.frame("contacts").height == 0
 
 
 def test_withdrawn_case_work_consent_refuses_every_step_but_closing(
@@ -435,7 +435,7 @@ def test_consent_records_are_append_only(wb: Workbench, case: dict[str, Any], cl
     assert consents[: len(original)] == original
     case_work = [(c["given"], c["on"]) for c in consents if c["purpose"] == "case_work"]
     assert case_work == [(True, "2026-05-01"), (False, "2026-05-11")]
-    assert all(c["recorded_by"] == "Test Koordinator" for c in consents)
+    assert all(c["recorded_by"] == "test.koordinator" for c in consents)
     wb.record_consent(case["citizen_id"], "case_work", True)
     assert [c["given"] for c in wb.citizen(case["citizen_id"])["consents"]
             if c["purpose"] == "case_work"] == [True, False, True]
@@ -586,11 +586,11 @@ def test_service_steps_keep_frames_and_replay_in_agreement(
         try:
             check(state, kind, fields)
         except workbench.WorkflowRefused as predicted:
-            token = wb.store.token()
+            token = wb._store.token()
             with pytest.raises(workbench.WorkflowRefused) as refused:
                 record(wb, case_id, kind, volunteer["id"], community["id"], **overrides)
             assert refused.value.key == predicted.key
-            assert wb.store.token() == token
+            assert wb._store.token() == token
             continue
         record(wb, case_id, kind, volunteer["id"], community["id"], **overrides)
         apply(state, kind, fields)

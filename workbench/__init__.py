@@ -1,8 +1,8 @@
 """Brobygning Workbench: case work, lab and research for bridge-building on one data layer.
 
     import workbench
-    wb = workbench.open("/path/to/data")      # or $WORKBENCH_DATA
-    wb.frames.cases                             # one row per case (polars)
+    wb = workbench.open("/path/to/data", user="anna")   # or $WORKBENCH_DATA; a user of its users.toml
+    wb.frames.cases                                       # one row per case of Anna's sites (polars)
 """
 
 from __future__ import annotations
@@ -30,23 +30,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConsentMissing", "InvalidInput", "NotAllowed", "NotFound", "StaleEdit", "StoreError", "WorkbenchError",
-    "WorkflowRefused", "open",
+    "WorkflowRefused", "init", "open",
 ]
 
 
 def open(
     path: str | os.PathLike[str] | None = None,
     *,
-    actor: str | None = None,
     user: str | User | None = None,
     create: bool = True,
     today: Callable[[], date] = date.today,
 ) -> Workbench:
-    """Open (creating if empty) the data directory and return a service handle.
+    """Open (creating if empty) the data directory and return a handle acting as a known user.
 
-    ``user``: who is acting, a ``users.User`` or the id of one in the directory's ``users.toml``;
-    every call is then checked against the user's role and sites. Without it the handle acts as
-    ``actor`` (see ``Workbench``).
+    ``user``: a ``users.User`` or the id of one in the directory's ``users.toml``; without it,
+    the signed-in user (``JUPYTERHUB_USER``, ``WORKBENCH_USER``), else the only user there is.
+    Every call is checked against the user's roles and sites. There is no handle without a user.
     """
     from workbench import config, users
     from workbench.service import Workbench
@@ -55,9 +54,17 @@ def open(
     root = config.data_dir(path)
     store = JournalStore(root, create=create)
     _migrate_users(root)
-    if isinstance(user, str):
-        user = users.known(root, user)
-    return Workbench(store, config.actor(root, actor) if user is None else user.id, today=today, user=user)
+    return Workbench(store, users.resolve(root, user), today=today)
+
+
+def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
+    """Create an empty data directory (or check an existing one); no user is needed for a store that holds nothing yet."""
+    from workbench import config
+    from workbench.store import JournalStore
+
+    root = config.data_dir(path)
+    JournalStore(root, create=True)
+    return root
 
 
 def _migrate_users(root: os.PathLike[str]) -> None:

@@ -31,8 +31,19 @@ def _rule(*roles: Role, target: str | None = None) -> Rule:
 RULES: dict[str, Rule] = {
     # every role: the date the handle works with
     "today": _rule(C, L, A, LAB, R),
-    # frames: coordinators and the lead (scoped frames follow); the store itself is refused to lab and research
+    # frames: a coordinator's hold their own sites' rows, the lead's no personal column; lab and
+    # research get the de-identified extract instead, never the store
     "frames": _rule(C, L),
+    "refresh": _rule(C, L, A, LAB, R),
+    "sites": _rule(C, L, A),
+    "interventions": _rule(C, L),
+    "targets": _rule(C, L),
+    "citizen_names": _rule(C),
+    "case": _rule(C, target="case"),
+    "volunteer": _rule(C, target="volunteer"),
+    "community": _rule(C),  # the catalog is shared by every site
+    "exports_folder": _rule(L),
+    "user_names": _rule(C, L, A),
     "batch": _rule(C, A),
     "add_site": _rule(A),
     "add_intervention": _rule(L, A),

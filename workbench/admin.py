@@ -15,7 +15,7 @@ import polars as pl
 from workbench.errors import InvalidInput, StoreError, WorkbenchError
 from workbench.frames import case_status
 from workbench.i18n import t
-from workbench.privacy import erase_in_tables, read_ledger, refuse_inside_data
+from workbench.privacy import erase_in_tables, refuse_inside_data
 from workbench.schema import SCHEMA_VERSION, TABLES
 from workbench.store.journal import write_atomic
 from workbench.workflow import replay
@@ -29,14 +29,14 @@ BACKUP_FORMAT = "brobygning-workbench-backup"
 def backup(wb: Workbench, target: Path) -> Path:
     """Write a consistent copy of every table (and the audit trail) to one JSON file."""
     target = Path(target)
-    refuse_inside_data(Path(wb.store.root), target)
+    refuse_inside_data(Path(wb._store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
-    tables = wb.store.export_tables()
+    tables = wb._store.export_tables()
     data = {
         "format": BACKUP_FORMAT, "schema_version": SCHEMA_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": wb.actor,
-        "tables": tables, "audit": list(wb.store.audit_trail()),
+        "tables": tables, "audit": list(wb._store.audit_trail()),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, json.dumps(data, ensure_ascii=False).encode("utf-8"))
@@ -74,10 +74,15 @@ def restore(wb: Workbench, source: Path) -> int:
             except (WorkbenchError, ValueError) as exc:
                 raise StoreError("backup.unreadable", path=str(source), detail=f"{name}: {exc}") from None
     reapplied = 0
-    for entry in read_ledger(Path(wb.store.root)):
-        if erase_in_tables(tables, entry["citizen_id"], date.fromisoformat(entry["on"])):
-            reapplied += 1
-    wb.store.replace_all(tables, actor=wb.actor)
+
+    def erased_again(current: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+        nonlocal reapplied  # the ledger as it stands now, read under the same lock as the replacement
+        for entry in current["erasures"]:
+            if erase_in_tables(tables, entry["id"], date.fromisoformat(entry["on"])):
+                reapplied += 1
+        return tables
+
+    wb._store.replace_all(erased_again, actor=wb.actor)
     return reapplied
 
 
@@ -106,7 +111,7 @@ _REFERENCES = (
 
 def check(wb: Workbench) -> CheckReport:
     """Verify references, case numbers, counters and every case's timeline."""
-    store = wb.store
+    store = wb._store
     store.refresh()
     raw = {name: store.frame(name) for name in TABLES}
     counts = {name: raw[name].height for name in ("cases", "events", "citizens", "volunteers", "communities")}
@@ -135,7 +140,7 @@ def _check_timelines(wb: Workbench, cases: pl.DataFrame, report: CheckReport) ->
     events = wb._frames.events
     numbers = dict(cases.select("id", "number").iter_rows())
     derived = dict(case_status(events).iter_rows()) if events.height else {}
-    raw_events = wb.store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))
+    raw_events = wb._store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))
     by_case: dict[str, list[dict[str, Any]]] = {}
     for event in raw_events.select("case_id", "kind", "attended", "week").iter_rows(named=True):
         by_case.setdefault(event["case_id"], []).append(event)

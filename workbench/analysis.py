@@ -409,7 +409,7 @@ def progress(frames: Any, targets: Any, filters: Filters | None = None, policy: 
              year: int, metric: str, as_of: date | None = None) -> pl.DataFrame:
     """Cumulative actual against target per site and month of one year, for one target metric.
 
-    ``targets``: the store's ``targets`` rows (``wb.store.frame("targets")`` or an iterable of
+    ``targets``: the store's ``targets`` rows (``wb.targets()`` or an iterable of
     dicts with ``site_id``, ``year``, ``metric``, ``value``). ``metric``: referrals,
     conversations, escorts or lasting (``TARGET_STEP`` says which step each counts, by the month
     the case reached it). ``as_of``: months after it have no actual (default: the newest date in

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import WorkbenchError
 from workbench.i18n import t
@@ -21,8 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description="Brobygning Workbench")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
-    common.add_argument("--actor", help="who the audit trail names (default: config or OS user)")
-    common.add_argument("--user", help="act as this user of users.toml: every step checked against the user's role")
+    common.add_argument("--user", help="act as this user of users.toml (default: $WORKBENCH_USER, else the only "
+                        "user); every step is checked against the user's roles and sites, and audited under their id")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", parents=[common], help="add synthetic demo cases")
@@ -54,14 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     add = actions.add_parser("add", help="add a user")
     add.add_argument("id")
     add.add_argument("--name", required=True, help="display name")
-    add.add_argument("--role", required=True, help="coordinator, lead, lab, researcher or admin")
+    add.add_argument("--role", action="append", required=True,
+                     help="coordinator, lead, lab, researcher or admin (repeat for a user with several roles)")
     add.add_argument("--site", action="append", default=[], help="a site the user works for (repeat for more)")
     add.add_argument("--language", default="da", help="da or en")
     remove = actions.add_parser("remove", help="remove a user")
     remove.add_argument("id")
-    set_role = actions.add_parser("set-role", help="give a user another role (and sites)")
+    set_role = actions.add_parser("set-role", help="give a user other roles (and sites)")
     set_role.add_argument("id")
-    set_role.add_argument("role")
+    set_role.add_argument("role", nargs="+")
     set_role.add_argument("--site", action="append", default=None, help="the user's sites from now on")
 
     serve = commands.add_parser("serve", help="serve the dashboards (Voila) on 127.0.0.1 with an access token")
@@ -86,24 +88,20 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _users(args)
     import workbench
 
-    wb = workbench.open(args.data, actor=args.actor, user=args.user)
     if args.command == "demo":
         if args.cases < 1:
             print(t("input.number_range"), file=sys.stderr)
             return 2
         from workbench.config import data_dir
-        from workbench.serve import DEMO_CONFIG, ensure_demo_config
-
-        if written := ensure_demo_config(data_dir(args.data)):
-            print(t("serve.config_written", path=str(written), user=DEMO_CONFIG["user_name"],
-                    site=DEMO_CONFIG["site"]))
-        from workbench.demo import ensure_demo_users
+        from workbench.demo import LOADER, ensure_demo_users
         from workbench.users import path as users_path
 
+        workbench.init(args.data)
         if made := ensure_demo_users(data_dir(args.data)):
             print(t("users.demo_written", path=str(users_path(data_dir(args.data))),
-                    users=", ".join(f"{u.id} ({t(f'users.role.{u.role.value}')})" for u in made)))
-        if args.if_empty and wb.store.count("cases") > 0:
+                    users=", ".join(f"{u.id} ({', '.join(t(f'users.role.{r.value}') for r in u.roles)})" for u in made)))
+        wb = workbench.open(args.data, user=args.user or LOADER)
+        if args.if_empty and wb.frames.cases.height > 0:
             print(t("cli.demo_skipped"))
             return 0
         from workbench.demo import generate
@@ -113,6 +111,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(t("cli.demo_done", cases=summary.cases, events=summary.events,
                 seconds=time.perf_counter() - started))
         return 0
+    wb = workbench.open(args.data, user=args.user)
     if args.command == "check":
         report = wb.check()
         if args.json:
@@ -155,23 +154,28 @@ def _users(args: argparse.Namespace) -> int:
         if not listed:
             print(t("users.none"))
         for user in sorted(listed.values(), key=lambda u: u.id):
-            print(f"{user.id}\t{user.name}\t{t(f'users.role.{user.role.value}')}\t{','.join(user.sites)}\t{user.language}")
+            print(f"{user.id}\t{user.name}\t{'+'.join(t(f'users.role.{r.value}') for r in user.roles)}\t{','.join(user.sites)}\t{user.language}")
         return 0
     if not root.is_dir():
         print(t("cli.error", message=t("store.missing", path=str(root))), file=sys.stderr)
         return 1
     if args.action == "add":
-        user = users.add(root, users.make_user(id=args.id, name=args.name, role=args.role, sites=tuple(args.site),
+        user = users.add(root, users.make_user(id=args.id, name=args.name, roles=tuple(args.role), sites=tuple(args.site),
                                                language=args.language))
-        print(t("users.added", id=user.id, name=user.name, role=t(f"users.role.{user.role.value}")))
+        print(t("users.added", id=user.id, name=user.name, role=_roles(user)))
     elif args.action == "remove":
         users.remove(root, args.id)
         print(t("users.removed", id=args.id))
     else:
-        user = users.set_role(root, args.id, args.role, None if args.site is None else tuple(args.site))
+        user = users.set_role(root, args.id, tuple(args.role), None if args.site is None else tuple(args.site))
         sites = f" ({', '.join(user.sites)})" if user.sites else ""
-        print(t("users.role_set", id=user.id, role=t(f"users.role.{user.role.value}"), sites=sites))
+        print(t("users.role_set", id=user.id, role=_roles(user), sites=sites))
     return 0
+
+
+def _roles(user: Any) -> str:
+    """A user's roles in the user's words (``koordinator + administrator``)."""
+    return " + ".join(t(f"users.role.{r.value}") for r in user.roles)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

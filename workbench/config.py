@@ -7,7 +7,6 @@ else a per-user data directory.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from pathlib import Path
@@ -38,22 +37,6 @@ def user_config(root: Path) -> dict[str, Any]:
     except (FileNotFoundError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def actor(root: Path, explicit: str | None = None) -> str:
-    """Who the audit trail names: explicit, else ``WORKBENCH_ACTOR``, the config, the OS user."""
-    if explicit:
-        return explicit
-    env = os.environ.get("WORKBENCH_ACTOR", "").strip()
-    if env:
-        return env
-    configured = user_config(root).get("user_name")
-    if isinstance(configured, str) and configured.strip():
-        return configured.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def signed_in_user() -> str | None:

@@ -3,7 +3,9 @@
     import workbench
     from workbench.demo import generate
 
-    wb = workbench.open("/tmp/demo-data", actor="demo")
+    workbench.init("/tmp/demo-data")
+    ensure_demo_users(Path("/tmp/demo-data"))
+    wb = workbench.open("/tmp/demo-data", user=LOADER)  # administrator and coordinator of the five sites
     summary = generate(wb, cases=1000, seed=2026)
 
 Everything is made up: names are combined from small built-in lists of Danish first
@@ -282,7 +284,7 @@ class _Generator:
     def __init__(self, wb: Workbench, cases: int, seed: int) -> None:
         self.wb = wb
         self.n_cases = cases
-        existing = wb.store.count("cases")
+        existing = wb.frames.cases.height
         self.rng = random.Random(seed if existing == 0 else seed * 1_000_003 + existing)
         self.today = wb._today()
         self.today_ord = self.today.toordinal()
@@ -308,8 +310,9 @@ class _Generator:
         for _ in range(self.n_cases):
             site_cases[rng.choices(range(len(SITES)), weights=(22, 30, 20, 13, 15))[0]] += 1
         vol_actions: list[tuple[Any, ...]] = []
+        known = {site["id"] for site in self.wb.sites()}
         for info in SITES:
-            if self.wb.store.get("sites", info.code) is None:
+            if info.code not in known:
                 self.wb.add_site(info.code, info.name, info.municipality)
         self._existing_volunteers()
         self._existing_communities()
@@ -359,6 +362,7 @@ class _Generator:
         the referrals the year brought (or is on course to bring), and the later steps at the share
         of referrals a bridge-building project expects to reach them. A target already set stays."""
         per_year: dict[tuple[int, int], int] = {}
+        set_already = set(self.wb.targets().get_column("id"))
         for ordinal, s in referrals:
             key = (s, date.fromordinal(ordinal).year)
             per_year[key] = per_year.get(key, 0) + 1
@@ -367,7 +371,7 @@ class _Generator:
             elapsed = min(days, self.today_ord - max(date(year, 1, 1).toordinal(), self.start_ord) + 1)
             planned = count * days / max(elapsed, 30) * 1.1
             for metric, share in TARGET_SHARES.items():
-                if self.wb.store.get("targets", m.target_id(SITES[s].code, year, metric)) is None:
+                if m.target_id(SITES[s].code, year, metric) not in set_already:
                     self.wb.set_target(SITES[s].code, year, metric, max(5, 5 * round(planned * share / 5)))
 
     # -- sites' people and catalog ----------------------------------------------------------------
@@ -388,14 +392,14 @@ class _Generator:
             self._activate(v)
 
     def _existing_communities(self) -> None:
-        frame = self.wb.store.frame("communities")
+        frame = self.wb.frames.communities
         codes = {info.code: s for s, info in enumerate(SITES)}
         for row in frame.iter_rows(named=True):
-            if row["status"] != "active" or row["site_id"] not in codes:
+            if row["status"] != "active" or row["site"] not in codes:
                 continue
-            days = tuple(sorted({WEEKDAYS.index(slot["weekday"]) for slot in row["schedule"] or ()}))
-            self.communities[codes[row["site_id"]]].append(_Community(
-                row["id"], row["kind"], row["age_min"], row["age_max"],
+            days = tuple(sorted({WEEKDAYS.index(day) for day in row["weekdays"] or ()}))
+            self.communities[codes[row["site"]]].append(_Community(
+                row["community_id"], row["kind"], row["age_min"], row["age_max"],
                 frozenset(row["target_groups"] or ()), days or (0, 1, 2, 3, 4)))
 
     def _add_volunteers(self, s: int, n_cases: int, actions: list[tuple[Any, ...]]) -> None:
@@ -537,7 +541,7 @@ class _Generator:
                                                       frozenset(targets), tuple(days)))
 
     def _add_interventions(self) -> None:
-        existing = {row["name"]: row for row in self.wb.store.frame("interventions").iter_rows(named=True)}
+        existing = {row["name"]: row for row in self.wb.interventions().iter_rows(named=True)}
         for name, description, started in INTERVENTIONS:
             started = min(started, self.today)
             row = existing.get(name)
@@ -885,9 +889,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="data directory (created if missing)")
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--actor", default="demo")
+    parser.add_argument("--user", default=LOADER, help="who loads the data (default: the demo's loader)")
     args = parser.parse_args(argv)
-    wb = workbench.open(args.data, actor=args.actor)
+    workbench.init(args.data)
+    ensure_demo_users(Path(args.data))
+    wb = workbench.open(args.data, user=args.user)
     began = time.perf_counter()
     summary = generate(wb, args.cases, seed=args.seed)
     print(f"{summary} in {time.perf_counter() - began:.1f} s")
@@ -897,16 +903,28 @@ if __name__ == "__main__":
     main()
 
 
+LOADER = "demo.indlaesning"
+"""The demo user who loads the demo data: administrator (sites) and coordinator of all five sites."""
+
+
 def demo_users() -> list[Any]:
-    """The demo's named users: a coordinator at Odense and one at Aarhus, the project lead and an admin."""
+    """The demo's named users: a coordinator at Odense and one at Aarhus, the project lead, an
+    administrator, and the loader of the demo data (administrator and coordinator of every site)."""
     from workbench.users import Role, make_user
 
     return [
+        make_user(id=LOADER, name="Demo Dataindlæsning", roles=(Role.admin, Role.coordinator),
+                  sites=tuple(info.code for info in SITES)),
         make_user(id="demo.koordinator", name="Demo Koordinator", role=Role.coordinator, sites=("ODE",)),
         make_user(id="demo.koordinator.aar", name="Demo Koordinator Aarhus", role=Role.coordinator, sites=("AAR",)),
         make_user(id="demo.projektleder", name="Demo Projektleder", role=Role.lead),
         make_user(id="demo.admin", name="Demo Administrator", role=Role.admin),
     ]
+
+
+def loader() -> Any:
+    """The demo's loader as a ``users.User`` (benchmarks act as it without a ``users.toml``)."""
+    return demo_users()[0]
 
 
 def ensure_demo_users(root: Path) -> list[Any]:

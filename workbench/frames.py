@@ -161,12 +161,30 @@ def case_status(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-class Frames:
-    """All frames of one store, rebuilt lazily when the store has changed."""
+PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("recorded_by",),
+    "cases": ("citizen_id",),
+    "volunteers": ("name", "postal_code", "languages", "interests", "availability"),
+    "communities": ("last_verified_by",),
+    "measures": ("administered_by",),
+}
+"""Columns naming or describing a person (a citizen, a brobygger, a user): left out of the lead's frames."""
 
-    def __init__(self, store: Store, today: Callable[[], date] = date.today) -> None:
+
+class Frames:
+    """All frames of one store, rebuilt lazily when the store has changed.
+
+    ``sites``: only these sites' rows (a coordinator's frames; the community catalog is shared by
+    every site, so it stays whole); ``personal=False``: without
+    ``PERSONAL_COLUMNS`` (the project lead's frames). The schemas above are those of full frames.
+    """
+
+    def __init__(self, store: Store, today: Callable[[], date] = date.today, *,
+                 sites: frozenset[str] | None = None, personal: bool = True) -> None:
         self._store = store
         self._today = today
+        self._sites = sites
+        self._personal = personal
         self._cache: dict[str, pl.DataFrame] = {}
         self._token: Any = None
 
@@ -176,8 +194,15 @@ class Frames:
         if token != self._token:
             self._cache, self._token = {}, token
         if name not in self._cache:
-            self._cache[name] = build()
+            self._cache[name] = self._scoped(name, build())
         return self._cache[name]
+
+    def _scoped(self, name: str, frame: pl.DataFrame) -> pl.DataFrame:
+        if self._sites is not None and "site" in frame.columns and name != "communities":  # a shared catalog
+            frame = frame.filter(pl.col("site").is_in(sorted(self._sites)))
+        if not self._personal:
+            frame = frame.drop(PERSONAL_COLUMNS.get(name, ()), strict=False)
+        return frame
 
     def _raw(self, table: str) -> pl.DataFrame:
         return self._store.frame(table)

@@ -401,6 +401,16 @@ class Target(Record):
     version: int = 1
 
 
+class Erasure(Record):
+    """One entry of the erasure ledger: which citizen was erased when (nothing personal).
+
+    Written in the same transaction as the erasure itself, and re-applied after a restore.
+    """
+
+    id: str
+    on: date
+
+
 def target_id(site_id: str, year: int, metric: str) -> str:
     """The one id a site's target for a year and metric is kept under (a new value replaces it)."""
     return f"T-{str(site_id).upper()}-{year}-{metric}"

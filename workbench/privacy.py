@@ -4,8 +4,9 @@ Erasure keeps the anonymous skeleton of a citizen's cases (site, dates, steps) s
 funnel counts do not change, and removes everything personal: name, contact,
 birth year, postal code, interests, needs, consents, free text on events, and
 questionnaire answers. The store is compacted at once so no journal line or old
-snapshot still holds the data, and the citizen's id is added to the erasure
-ledger so that restoring an older backup erases them again.
+snapshot still holds the data. The citizen's id and the date go into the erasure ledger (the
+``erasures`` table) in the same transaction as the erasure, so no crash can leave an erasure out
+of the ledger, and restoring an older backup erases them again.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from workbench.store.journal import write_atomic
 if TYPE_CHECKING:
     from workbench.service import Workbench
 
-LEDGER = "erasures.json"
 ERASED_NAME = "[slettet]"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PERSONAL_EVENT_FIELDS = ("text", "override_reason", "measure_id")
@@ -44,6 +44,8 @@ def erased_citizen(citizen: Mapping[str, Any], on: date) -> dict[str, Any]:
 
 def erase_in_tables(tables: dict[str, list[dict[str, Any]]], citizen_id: str, on: date) -> bool:
     """Apply one erasure to whole tables in memory (used on restore); True if anything changed."""
+    if all(e["id"] != citizen_id for e in tables.get("erasures", [])):  # the ledger keeps every erasure
+        tables["erasures"] = [*tables.get("erasures", []), {"id": citizen_id, "on": on.isoformat()}]
     citizens = {d["id"]: d for d in tables.get("citizens", [])}
     citizen = citizens.get(citizen_id)
     if citizen is None or citizen.get("erased_on"):
@@ -57,22 +59,6 @@ def erase_in_tables(tables: dict[str, list[dict[str, Any]]], citizen_id: str, on
         for d in tables.get("events", [])
     ]
     return True
-
-
-def read_ledger(root: Path) -> list[dict[str, str]]:
-    """Every erasure ever made in this data directory: citizen id and date, nothing personal."""
-    try:
-        data = json.loads((root / LEDGER).read_text("utf-8"))
-    except FileNotFoundError:
-        return []
-    return list(data.get("erasures", []))
-
-
-def _add_to_ledger(root: Path, citizen_id: str, on: date) -> None:
-    entries = read_ledger(root)
-    if all(e["citizen_id"] != citizen_id for e in entries):
-        entries.append({"citizen_id": citizen_id, "on": on.isoformat()})
-    write_atomic(root / LEDGER, json.dumps({"erasures": entries}, indent=1).encode())
 
 
 def erase_citizen(wb: Workbench, citizen_id: str) -> None:
@@ -92,11 +78,11 @@ def erase_citizen(wb: Workbench, citizen_id: str) -> None:
             for event in store.find("events", "case_id", case["id"]):
                 if any(k in event for k in _PERSONAL_EVENT_FIELDS):
                     tx.put("events", {k: v for k, v in event.items() if k not in _PERSONAL_EVENT_FIELDS})
+        tx.put("erasures", {"id": citizen_id, "on": on.isoformat()})
         tx.log("erase", "citizens", citizen_id)
 
-    wb.store.transact(wb.actor, build)
-    _add_to_ledger(Path(wb.store.root), citizen_id, on)
-    wb.store.compact()
+    wb._store.transact(wb.actor, build)
+    wb._store.compact()
 
 
 def _collect(wb: Workbench, citizen_id: str) -> dict[str, Any]:
@@ -111,9 +97,9 @@ def _collect(wb: Workbench, citizen_id: str) -> dict[str, Any]:
         tx.log("export", "citizens", citizen_id)
         return {"citizen": citizen, "contact": store.get("contacts", citizen_id), "cases": cases}
 
-    data: dict[str, Any] = wb.store.transact(wb.actor, build)
+    data: dict[str, Any] = wb._store.transact(wb.actor, build)
     ids = {citizen_id, *(c["id"] for c in data["cases"]), *(m["id"] for c in data["cases"] for m in c["measures"])}
-    data["audit"] = [a for a in wb.store.audit_trail() if a["entity_id"] in ids]
+    data["audit"] = [a for a in wb._store.audit_trail() if a["entity_id"] in ids]
     data["exported_on"] = wb._today().isoformat()
     return data
 
@@ -160,7 +146,7 @@ def write_export(wb: Workbench, citizen_id: str, target: Path, fmt: str) -> Path
     """Write the access-request export to ``target`` (json or csv), refusing to overwrite."""
     if fmt not in ("json", "csv"):
         raise InvalidInput("input.choice", field="format")
-    refuse_inside_data(Path(wb.store.root), target)
+    refuse_inside_data(Path(wb._store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
     text = (json.dumps(export_citizen(wb, citizen_id), ensure_ascii=False, indent=1) if fmt == "json"

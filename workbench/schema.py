@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from workbench import model as m
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Table:
     name: str
     model: type[BaseModel]
     prefix: str
+    since: int = 1  # the schema version that added the table (older stores have no file for it)
 
     @property
     def schema(self) -> pl.Schema:
@@ -49,6 +50,7 @@ TABLES: dict[str, Table] = {
         Table("measures", m.Measure, "M"),
         Table("targets", m.Target, "T"),
         Table("counters", m.Counter, ""),
+        Table("erasures", m.Erasure, "", since=2),
     )
 }
 

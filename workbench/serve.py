@@ -21,7 +21,6 @@ What the server is allowed to do is decided here, in two testable functions:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -64,7 +63,6 @@ CULL_IDLE_TIMEOUT = 1800
 CULL_INTERVAL = 120
 #: Seconds to wait for a cell's output after it has finished (Voila's default is 4).
 IOPUB_TIMEOUT = 30
-DEMO_CONFIG = {"user_name": "Demo Koordinator", "site": "ODE", "lead_name": "Demo Projektleder", "language": "da"}
 
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
@@ -214,29 +212,6 @@ def check_token(token: str) -> str:
     return token
 
 
-def ensure_demo_config(root: Path) -> Path | None:
-    """Write ``<root>/config.json`` for the demo coordinator when there is none; the path if written."""
-    root = Path(root)
-    path = root / config.CONFIG_FILE
-    if path.exists():
-        return None
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{config.CONFIG_FILE}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(DEMO_CONFIG, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.link(tmp, path)  # never replaces a config someone wrote meanwhile
-    except FileExistsError:
-        return None
-    finally:
-        tmp.unlink()
-    return path
-
-
 def voila_version() -> tuple[int, ...] | None:
     """The installed Voila version, or None."""
     try:
@@ -303,8 +278,8 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
           user: str | None = None) -> int:
     """Run the dashboard server until it is stopped; returns its exit code.
 
-    ``user``: the id (in ``users.toml``) every page acts as; its role decides which dashboard it
-    may use. Without one, the pages act as ``config.json``'s coordinator and lead, with no role.
+    ``user``: the id (in ``users.toml``) every page acts as; its roles decide which dashboard it
+    may use. Without one: ``$WORKBENCH_USER``, else the only user; never a fallback identity.
     """
     import workbench
 
@@ -313,22 +288,18 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
     if token is not None:
         check_token(token)
     root = config.data_dir(data)
-    workbench.open(root, user=user)  # an unusable data directory or an unknown user fails here, in plain words
+    user = workbench.open(root, user=user).user.id  # an unusable data directory, an unknown or unchosen user fail here
     dashboards = dashboards_dir()
     if not dashboards.is_dir():
         raise WorkbenchError("serve.no_dashboards", path=str(dashboards))
     _check_port(port)
     token = token or read_token(root) or secrets.token_urlsafe(32)
     token_path = write_token(root, token)
-    settings = config.user_config(root)
-    if not settings.get("site") or not settings.get("user_name"):
-        print(t("serve.no_config", path=str(root / config.CONFIG_FILE)), file=sys.stderr)
 
     runtime = Path(tempfile.mkdtemp(prefix="workbench-runtime-"))  # 0700: connection files stay ours
     env = build_env(root, runtime=runtime, log=Path(log) if log else None)
-    if user:
-        env[config.USER_ENV] = user
-        print(t("serve.user", user=user), file=out)
+    env[config.USER_ENV] = user
+    print(t("serve.user", user=user), file=out)
     print(t("serve.data_dir", path=str(root)), file=out)
     print(t("serve.log_file", path=env[LOG_ENV]), file=out, flush=True)
     proc = subprocess.Popen(build_command(dashboards, port=port, runtime=runtime), env=env, cwd=dashboards)

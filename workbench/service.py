@@ -13,7 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import instruments, validation
+import polars as pl
+
+from workbench import instruments
 from workbench import model as m
 from workbench.access import RULES, TABLE_OF, Rule
 from workbench.errors import (
@@ -26,11 +28,11 @@ from workbench.errors import (
 )
 from workbench.store import Store, Transaction
 from workbench.text import normalise
+from workbench.users import Role, User
 from workbench.workflow import CaseState, EventKind, Status, apply, check, replay
 
 if TYPE_CHECKING:
     from workbench.frames import Frames
-    from workbench.users import User
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
 _OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
@@ -47,23 +49,19 @@ def consent_now(citizen: Mapping[str, Any], purpose: m.Purpose) -> bool:
 
 
 class Workbench:
-    """A handle on one data directory, acting as one named user.
+    """A handle on one data directory, acting as one known user.
 
-    With ``user`` (from ``users.toml``) every public method checks the user's role and sites
-    against ``workbench.access.RULES`` first, and the audit trail names the user's id. Without
-    one, the handle acts as ``actor`` with no role (tests, demo data and the dashboards until they
-    sign users in; see the README's note on users and roles).
+    Every public method checks the user's roles and sites against ``workbench.access.RULES``
+    before it reads or writes, and the audit trail names the user's id. The store is private:
+    screens and notebooks read through the methods and the (scoped) frames below.
     """
 
-    def __init__(self, store: Store, actor: str, today: Callable[[], date] = date.today,
-                 user: User | None = None) -> None:
-        self.store = store
-        try:
-            self.actor = validation.name(user.id if user else actor)  # the audit trail's "who": never a CPR
-        except InvalidInput as exc:
-            exc.field = "actor"
-            raise
+    def __init__(self, store: Store, user: User, today: Callable[[], date] = date.today) -> None:
+        if not isinstance(user, User):
+            raise TypeError("Workbench needs a users.User: there is no handle without a known user")
+        self._store = store
         self.user = user
+        self.actor = user.id  # the audit trail's "who": a user id, never a CPR number
         self._today = today
 
     def _allow(self, method: str, target: str | None = None, *, site: str | None = None) -> None:
@@ -73,21 +71,22 @@ class Workbench:
         the method's rule names it; ``site``: a site the call moves a record to.
         """
         user = self.user
-        if user is None:
-            return
         rule = RULES[method]
         site_of: str | None = None
         if site is not None:
             target, rule = site.upper(), Rule(rule.roles, "site")
-        if rule.target and target is not None:
+        if rule.target and target:
+            self._store.refresh()
             if rule.target == "site":
                 site_of = str(target).upper()
+                if self._store.get("sites", site_of) is None:
+                    site_of = None  # no such site: the method's own NotFound says so
             else:
-                self.store.refresh()
-                doc = self.store.get(TABLE_OF[rule.target], target)
-                site_of = None if doc is None else str(doc.get("site_id"))
-        if user.role in rule.roles and (user.role.value != "coordinator" or site_of is None or site_of in user.sites):
-            return  # (a missing record is the method's own NotFound)
+                doc = self._store.get(TABLE_OF[rule.target], target)
+                site_of = None if doc is None or doc.get("site_id") is None else str(doc["site_id"])
+        for role in rule.roles.intersection(user.roles):
+            if role is not Role.coordinator or site_of is None or site_of in user.sites:
+                return  # (a missing record is the method's own NotFound)
 
         def build(_store: Any, tx: Transaction) -> None:
             tx.log("refused", TABLE_OF.get(rule.target, "sites") if rule.target else "service", str(target or "-"),
@@ -95,7 +94,7 @@ class Workbench:
 
         self._commit(build)
         raise NotAllowed("access.refused", method=method, role=user.role.value,
-                         where=f" ({site_of})" if site_of and user.role.value == "coordinator" else "")
+                         where=f" ({site_of})" if site_of and user.has(Role.coordinator) else "")
 
     def today(self) -> date:
         """The workbench's today (a fixed clock in tests, the real date otherwise)."""
@@ -104,26 +103,103 @@ class Workbench:
 
     @property
     def frames(self) -> Frames:
-        """The typed polars tables every screen and notebook reads."""
+        """The typed polars tables every screen and notebook reads, scoped to the user.
+
+        A coordinator's frames hold only their own sites' rows (and the whole community catalog);
+        the project lead's hold every site but no column that names or describes a person.
+        """
         self._allow("frames")
-        return self._frames
+        return self._scoped_frames
+
+    @cached_property
+    def _scoped_frames(self) -> Frames:
+        from workbench.frames import Frames
+
+        if self.user.has(Role.coordinator):
+            return Frames(self._store, today=self._today, sites=frozenset(self.user.sites))
+        return Frames(self._store, today=self._today, personal=False)
 
     @cached_property
     def _frames(self) -> Frames:
-        """The frames for the service's own use (an admin's integrity check reads them too)."""
+        """Every row and column, for the service's own use (the integrity check)."""
         from workbench.frames import Frames
 
-        return Frames(self.store, today=self._today)
+        return Frames(self._store, today=self._today)
+
+    # -- scoped reads for screens ----------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Catch up with what other users and processes have written."""
+        self._allow("refresh")
+        self._store.refresh()
+
+    def sites(self) -> list[dict[str, Any]]:
+        """Every site (code, name, municipality): nothing personal."""
+        self._allow("sites")
+        self._store.refresh()
+        return self._store.frame("sites").sort("id").to_dicts()
+
+    def interventions(self) -> pl.DataFrame:
+        """The lab-track interventions cases can be labelled with."""
+        self._allow("interventions")
+        self._store.refresh()
+        return self._store.frame("interventions")
+
+    def targets(self) -> pl.DataFrame:
+        """Sites' yearly targets (a coordinator who is not also the lead sees their own sites' only)."""
+        self._allow("targets")
+        self._store.refresh()
+        frame = self._store.frame("targets")
+        if not self.user.has(Role.lead):
+            frame = frame.filter(pl.col("site_id").is_in(list(self.user.sites)))
+        return frame
+
+    def citizen_names(self) -> dict[str, str]:
+        """Citizen id -> display name for the user's own sites (lists and search; not an opening)."""
+        self._allow("citizen_names")
+        self._store.refresh()
+        citizens = self._store.frame("citizens").filter(pl.col("site_id").is_in(list(self.user.sites)))
+        return dict(citizens.select("id", "display_name").iter_rows())
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        """One case record (number, site, citizen id, dates) of the user's own sites."""
+        self._allow("case", case_id)
+        self._store.refresh()
+        return self._need(self._store, "cases", case_id, "case.not_found")
+
+    def volunteer(self, volunteer_id: str) -> dict[str, Any]:
+        """One brobygger's record of the user's own sites."""
+        self._allow("volunteer", volunteer_id)
+        self._store.refresh()
+        return self._need(self._store, "volunteers", volunteer_id, "volunteer.not_found")
+
+    def community(self, community_id: str) -> dict[str, Any]:
+        """One community of the catalog (readable across sites)."""
+        self._allow("community")
+        self._store.refresh()
+        return self._need(self._store, "communities", community_id, "community.not_found")
+
+    def user_names(self) -> dict[str, str]:
+        """User id -> display name of everyone in ``users.toml`` (who recorded a step, who verified)."""
+        from workbench import users
+
+        self._allow("user_names")
+        return {user.id: user.name for user in users.load(Path(self._store.root)).values()}
+
+    def exports_folder(self) -> Path:
+        """Where the lead's chart exports are written (aggregated, suppressed figures only)."""
+        self._allow("exports_folder")
+        return Path(self._store.root) / "exports"
 
     def batch(self) -> Any:
         """Commit many calls at once under one lock (bulk import, demo data)."""
         self._allow("batch")
-        return self.store.batch()
+        return self._store.batch()
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _commit(self, build: Callable[[Any, Transaction], Any]) -> Any:
-        return self.store.transact(self.actor, build)
+        return self._store.transact(self.actor, build)
 
     def _date(self, value: date | str | None, field: str = "on") -> date:
         if value is None:
@@ -234,8 +310,8 @@ class Workbench:
     def volunteer_load(self, volunteer_id: str) -> int:
         """How many open cases the brobygger currently holds."""
         self._allow("volunteer_load", volunteer_id)
-        self.store.refresh()
-        return self._load(self.store, volunteer_id)
+        self._store.refresh()
+        return self._load(self._store, volunteer_id)
 
     def _load(self, store: Any, volunteer_id: str) -> int:
         case_ids = {e["case_id"] for e in store.find("events", "volunteer_id", volunteer_id)}
@@ -395,7 +471,7 @@ class Workbench:
 
     def add_community(self, **fields: Any) -> dict[str, Any]:
         """Add a fællesskab to the catalog."""
-        self._allow("add_community", str(fields.get("site_id", "")))
+        self._allow("add_community", str(fields.get("site_id") or ""))  # no site: a catalog entry shared by all
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             if fields.get("site_id"):
@@ -425,16 +501,16 @@ class Workbench:
     def case_state(self, case_id: str) -> CaseState:
         """The replayed state of a case: status, volunteer, community, next allowed steps."""
         self._allow("case_state", case_id)
-        self.store.refresh()
-        self._need(self.store, "cases", case_id, "case.not_found")
-        return replay(self.store.find("events", "case_id", case_id))
+        self._store.refresh()
+        self._need(self._store, "cases", case_id, "case.not_found")
+        return replay(self._store.find("events", "case_id", case_id))
 
     def case_events(self, case_id: str) -> list[dict[str, Any]]:
         """The case's timeline in recorded order."""
         self._allow("case_events", case_id)
-        self.store.refresh()
-        self._need(self.store, "cases", case_id, "case.not_found")
-        return self.store.find("events", "case_id", case_id)
+        self._store.refresh()
+        self._need(self._store, "cases", case_id, "case.not_found")
+        return self._store.find("events", "case_id", case_id)
 
     def assign(self, case_id: str, volunteer_id: str, *, override_reason: str | None = None,
                on: date | str | None = None) -> dict[str, Any]:

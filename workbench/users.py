@@ -1,7 +1,8 @@
 """The people who use a workbench: ``users.toml`` in the data directory.
 
-Each user has an id (what they sign in as, and what the audit trail names), a display name, one
-role and the sites they work for::
+Each user has an id (what they sign in as, and what the audit trail names), a display name, a
+role (or ``roles = [...]``, e.g. an administrator who is also a coordinator) and the sites they
+work for::
 
     [users.anna]
     name = "Anna Koordinator"
@@ -58,9 +59,27 @@ class User(BaseModel):
 
     id: str
     name: str
-    role: Role
+    roles: tuple[Role, ...]
     sites: tuple[str, ...] = ()
     language: str = "da"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_role(cls, data: Any) -> Any:
+        """``role = "lead"`` is short for ``roles = ["lead"]`` (one role is the common case)."""
+        if isinstance(data, dict) and "role" in data and "roles" not in data:
+            role = data["role"]
+            data = {**{k: v for k, v in data.items() if k != "role"}, "roles": [role] if role else []}
+        return data
+
+    @property
+    def role(self) -> Role:
+        """The user's first role: the one their pages and the audit trail's refusals name."""
+        return self.roles[0]
+
+    def has(self, role: Role | str) -> bool:
+        """Whether the user holds ``role``."""
+        return Role(role) in self.roles
 
     @field_validator("id")
     @classmethod
@@ -73,6 +92,13 @@ class User(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         return validation.name(value)  # a display name, never a CPR number
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
+        if not value:
+            raise ValueError("users.bad_role")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("sites")
     @classmethod
@@ -91,7 +117,7 @@ class User(BaseModel):
 
     @model_validator(mode="after")
     def _coordinator_has_a_site(self) -> User:
-        if self.role == Role.coordinator and not self.sites:
+        if Role.coordinator in self.roles and not self.sites:
             raise ValueError("users.coordinator_without_site")
         return self
 
@@ -106,6 +132,7 @@ def make_user(**fields: Any) -> User:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "sites"  # the one check of the whole user
+        field = "role" if field == "roles" else field
         cause = error.get("ctx", {}).get("error")
         key = str(cause) if cause is not None and str(cause).startswith("users.") else f"users.bad_{field}"
         raise InvalidInput(key, field=field, roles=", ".join(Role), languages=", ".join(LANGUAGES)) from None
@@ -142,8 +169,8 @@ def load(root: Path) -> dict[str, User]:
 def save(root: Path, users: Mapping[str, User]) -> Path:
     """Write every user at once (temporary file, fsync, rename; owner-only)."""
     file = path(root)
-    document = {"users": {u.id: {"name": u.name, "role": u.role.value, "sites": list(u.sites),
-                                 "language": u.language} for u in sorted(users.values(), key=lambda u: u.id)}}
+    document = {"users": {u.id: {"name": u.name, **_roles_entry(u), "sites": list(u.sites), "language": u.language}
+                          for u in sorted(users.values(), key=lambda u: u.id)}}
     fd, temp = tempfile.mkstemp(prefix=".users-", suffix=".toml", dir=file.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -158,6 +185,13 @@ def save(root: Path, users: Mapping[str, User]) -> Path:
     return file
 
 
+def _roles_entry(user: User) -> dict[str, Any]:
+    """``role = "x"`` for one role (the file stays as simple as the common case), else ``roles = [...]``."""
+    if len(user.roles) == 1:
+        return {"role": user.role.value}
+    return {"roles": [r.value for r in user.roles]}
+
+
 def known(root: Path, user_id: str) -> User:
     """The user ``user_id`` of the data directory; ``NotAllowed`` (saying how to add them) when there is none."""
     from workbench.errors import NotAllowed
@@ -166,6 +200,26 @@ def known(root: Path, user_id: str) -> User:
     if user_id not in users:
         raise NotAllowed("users.unknown_signin", id=user_id, path=str(path(root)))
     return users[user_id]
+
+
+def resolve(root: Path, user: str | User | None) -> User:
+    """Who a handle acts as: the user given (or their id), else the signed-in user, else the only user.
+
+    ``NotAllowed`` in plain words when nobody can be told apart: there is never a fallback identity.
+    """
+    from workbench.config import signed_in_user
+    from workbench.errors import NotAllowed
+
+    if isinstance(user, User):
+        return user
+    chosen = user or signed_in_user()
+    if chosen:
+        return known(root, chosen)
+    everyone = load(root)
+    if len(everyone) == 1:
+        return next(iter(everyone.values()))
+    raise NotAllowed("users.choose" if everyone else "users.none_yet", path=str(path(root)),
+                     ids=", ".join(sorted(everyone)), first=min(everyone, default="ID"))
 
 
 def add(root: Path, user: User) -> User:
@@ -185,13 +239,13 @@ def remove(root: Path, user_id: str) -> None:
     save(root, {k: v for k, v in users.items() if k != user_id})
 
 
-def set_role(root: Path, user_id: str, role: str, sites: tuple[str, ...] | None = None) -> User:
-    """Give a user another role (and, if given, other sites)."""
+def set_role(root: Path, user_id: str, role: str | tuple[str, ...], sites: tuple[str, ...] | None = None) -> User:
+    """Give a user other roles (one or several; and, if given, other sites)."""
     users = load(root)
     if user_id not in users:
         raise InvalidInput("users.unknown", field="id", id=user_id)
     current = users[user_id]
-    changed = make_user(id=user_id, name=current.name, role=role,
+    changed = make_user(id=user_id, name=current.name, roles=(role,) if isinstance(role, str) else role,
                         sites=current.sites if sites is None else sites, language=current.language)
     save(root, {**users, user_id: changed})
     return changed

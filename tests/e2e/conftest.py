@@ -1,8 +1,9 @@
 """Browser tests: the real ``workbench serve`` as a subprocess, driven by headless Chromium.
 
-- ``server`` (session): a data folder with 200 demo cases and the demo ``config.json``
-  (both written by ``workbench demo``), ``workbench serve`` on a free port with a known
-  token; waits until it answers and always stops it, its kernels included.
+- ``server`` (session): a data folder with 200 demo cases and the demo users (both written by
+  ``workbench demo``), ``workbench serve --user demo.koordinator`` on a free port with a known
+  token; waits until it answers and always stops it, its kernels included. ``lead_server``:
+  the same data served to ``demo.projektleder``.
 - ``browser`` (session): Debian's Chromium through Playwright (``make test`` installs it).
 - ``context``/``page``: a tall Danish browser window; ``offsite`` records every request and
   websocket, aborts any that would leave 127.0.0.1, and fails the test if one was tried.
@@ -168,12 +169,12 @@ def _stop(proc: subprocess.Popen[bytes], data: Path) -> None:
 
 
 def demo_data(folder: Path, cases: int = 200) -> Path:
-    """``workbench demo`` into ``folder/data`` (demo config and demo users included)."""
+    """``workbench demo`` into ``folder/data`` (the demo users included)."""
     data = (folder / "data").resolve()
     demo = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases), "--data", str(data)],
                           env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert demo.returncode == 0, demo.stderr
-    assert (data / "config.json").is_file(), "workbench demo must write the demo config.json"
+    assert (data / "users.toml").is_file(), "workbench demo must write the demo users"
     return data
 
 
@@ -211,10 +212,22 @@ def serving(data: Path, folder: Path, *extra: str) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``workbench serve`` on demo data; stopped (kernels included) whatever happens."""
-    folder = tmp_path_factory.mktemp("e2e")
-    with serving(demo_data(folder), folder) as running:
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's demo data folder (200 cases, the demo users)."""
+    return demo_data(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="session")
+def server(demo_folder: Path) -> Iterator[Server]:
+    """``workbench serve --user demo.koordinator`` on demo data; stopped (kernels included) whatever happens."""
+    with serving(demo_folder, demo_folder.parent, "--user", "demo.koordinator") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def lead_server(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same demo data served to the project lead (``--user demo.projektleder``)."""
+    with serving(demo_folder, tmp_path_factory.mktemp("lead"), "--user", "demo.projektleder") as running:
         yield running
 
 

@@ -1,6 +1,6 @@
 """The project lead's dashboard in the real browser, in Danish: charts, filters, the funnel, export.
 
-Against the real ``workbench serve`` (``server`` fixture: 200 demo cases over five sites) in
+Against the real ``workbench serve --user demo.projektleder`` (``lead_server`` fixture: 200 demo cases over five sites) in
 headless Chromium, ``dashboards/projektleder.ipynb`` (``workbench.ui.lead.LeadApp``). Proved:
 
 - the page loads in Danish, and the section of every view in ``workbench.ui.lead.VIEWS`` draws
@@ -25,6 +25,7 @@ seconds), never on a sleep. Each test opens a page of its own, so each has a fre
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import time
@@ -67,8 +68,7 @@ def filters_text(sites: str | None = None) -> str:
 
 def site_names(server: Any) -> dict[str, str]:
     """Site code -> name, read from the store the server serves."""
-    sites = workbench.open(server.data).store.frame("sites")
-    return {row["id"]: row["name"] for row in sites.iter_rows(named=True)}
+    return {row["id"]: row["name"] for row in workbench.open(server.data, user="demo.projektleder").sites()}
 
 
 # -- the page ------------------------------------------------------------------------------------------
@@ -134,13 +134,44 @@ def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
         print(f"\n[e2e] lead: {line}")
 
 
+def record_what_the_browser_receives(page: Any) -> list[str]:
+    """Every document, script response and websocket frame ``page`` receives from now on, as text."""
+    sent: list[str] = []
+
+    def on_response(response: Any) -> None:
+        with contextlib.suppress(Exception):  # a redirect, or a body the browser did not keep
+            sent.append(response.text())
+
+    def on_websocket(socket: Any) -> None:
+        socket.on("framereceived", lambda frame: sent.append(frame if isinstance(frame, str)
+                                                              else bytes(frame).decode("utf-8", "replace")))
+
+    page.on("response", on_response)
+    page.on("websocket", on_websocket)
+    return sent
+
+
+def personal_values(data: Path) -> set[str]:
+    """Every citizen's name, phone, e-mail and address and every note in the store (read directly)."""
+    from workbench.store import JournalStore
+
+    store = JournalStore(data)
+    values = set(store.frame("citizens").get_column("display_name").to_list())
+    contacts = store.frame("contacts")
+    for column in ("phone", "email", "address"):
+        values |= set(contacts.get_column(column).drop_nulls().to_list())
+    values |= {text for text in store.frame("events").get_column("text").drop_nulls().to_list() if len(text) >= 12}
+    return {v for v in values if v and v != "[slettet]"}
+
+
 # -- the tests -----------------------------------------------------------------------------------------
 
 
 def test_every_chart_is_drawn_in_danish_and_a_click_in_the_funnel_narrows_the_others(
-    server: Any, watched_page: Any, offsite: Any, screenshots: Path, capsys: pytest.CaptureFixture[str],
+    lead_server: Any, watched_page: Any, offsite: Any, screenshots: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     page = watched_page.page
+    server = lead_server
     names = site_names(server)
     others = sorted(set(names) - {PICKED_SITE})
     drawn_after = open_lead(page, server)
@@ -202,9 +233,11 @@ def test_every_chart_is_drawn_in_danish_and_a_click_in_the_funnel_narrows_the_ot
 
 
 def test_a_site_filter_changes_the_numbers_and_the_export_writes_every_file(
-    server: Any, watched_page: Any, offsite: Any, capsys: pytest.CaptureFixture[str],
+    lead_server: Any, watched_page: Any, offsite: Any, capsys: pytest.CaptureFixture[str],
 ) -> None:
     page = watched_page.page
+    server = lead_server
+    sent = record_what_the_browser_receives(page)
     names = site_names(server)
     others = sorted(set(names) - {FILTERED_SITE})
     drawn_after = open_lead(page, server)
@@ -266,6 +299,13 @@ def test_a_site_filter_changes_the_numbers_and_the_export_writes_every_file(
         assert png.startswith(PNG_SIGNATURE) and len(png) > len(PNG_SIGNATURE), f"{view}.png is no PNG"
     assert document.count("<svg") >= len(VIEWS) and "<script" not in document
     watched_page.check()
+
+    # Nothing personal reached the lead: not in any page, websocket frame or exported file.
+    received = "\n".join(sent) + "".join(p.read_text("utf-8", errors="replace") for p in listed if p.suffix != ".png")
+    secrets = personal_values(server.data)
+    assert len(secrets) > 300, "the demo data should hold names, contacts and notes to look for"
+    leaked = sorted(v for v in secrets if v in received)
+    assert leaked == [], f"personal data reached the lead's browser or export: {leaked[:10]}"
 
     # No site chosen again: every site and the first numbers are back.
     sites.select_option([])

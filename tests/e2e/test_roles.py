@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 from conftest import ROOT, _env, demo_data, serving
+from people import staff
 from playwright.sync_api import expect
 
 import workbench
@@ -21,7 +22,7 @@ LOAD_TIMEOUT_MS = 240_000  # first paint of a Voila page on a shared 2-core mach
 def test_a_coordinator_sees_their_own_site_and_the_lead_page_says_it_is_not_for_them(
         tmp_path: Path, browser: Any, screenshots: Path) -> None:
     data = demo_data(tmp_path, cases=80)
-    cases = workbench.open(data, actor="test").frames.cases
+    cases = workbench.open(data, user=staff("test")).frames.cases
     assert cases.filter(pl.col("site") == "AAR").height and cases.filter(pl.col("site") == "ODE").height
     with serving(data, tmp_path, "--user", "demo.koordinator.aar") as server:
         context = browser.new_context(locale="da-DK")
@@ -41,6 +42,25 @@ def test_a_coordinator_sees_their_own_site_and_the_lead_page_says_it_is_not_for_
                                             "Demo Koordinator Aarhus (koordinator).")
             assert "Traceback" not in page.inner_text("body")
             page.screenshot(path=str(screenshots / "roles-projektleder-afvist.png"), full_page=True)
+        finally:
+            context.close()
+
+
+def test_an_administrator_has_no_case_work_and_no_lead_page(tmp_path: Path, browser: Any, screenshots: Path) -> None:
+    data = demo_data(tmp_path, cases=20)
+    with serving(data, tmp_path, "--user", "demo.admin") as server:
+        context = browser.new_context(locale="da-DK")
+        try:
+            page = context.new_page()
+            for notebook, page_role in (("koordinator.ipynb", "koordinator"), ("projektleder.ipynb", "projektleder")):
+                page.goto(server.url(notebook), wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+                refusal = page.locator(".wb-error")
+                expect(refusal).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+                assert refusal.inner_text() == (f"Denne side er for en {page_role}. Du er logget ind som "
+                                                "Demo Administrator (administrator).")
+                body = page.inner_text("body")
+                assert "Traceback" not in body and "ODE-" not in body and "AAR-" not in body
+            page.screenshot(path=str(screenshots / "roles-admin-afvist.png"), full_page=True)
         finally:
             context.close()
 

@@ -6,14 +6,14 @@ by implementing ``Store`` without touching the service, the frames or the UI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
-from workbench.store.journal import JournalStore, Transaction
+from workbench.store.journal import JournalStore, Tables, Transaction
 
 T = TypeVar("T")
 
@@ -37,4 +37,4 @@ class Store(Protocol):
     def compact(self) -> None: ...
     def audit_trail(self) -> Iterator[dict[str, Any]]: ...
     def export_tables(self) -> dict[str, list[dict[str, Any]]]: ...
-    def replace_all(self, tables: Mapping[str, list[dict[str, Any]]], actor: str) -> None: ...
+    def replace_all(self, tables: Tables | Callable[[Tables], Tables], actor: str) -> None: ...

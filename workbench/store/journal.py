@@ -8,7 +8,6 @@ Layout of a data directory (see README, "Data layout"):
     snapshot-NNNNNN/<t>.arrow  the same table as Arrow IPC, so a cold open reads it in milliseconds
     journal-NNNNNN.ndjson     one line per committed transaction since that snapshot
     audit.ndjson              append-only audit trail moved out of compacted journals
-    erasures.json             erasure ledger (ids and dates only) re-applied after a restore
     store.lock                cross-process write lock
 
 A write takes the lock, catches up with what other processes wrote, lets the
@@ -50,6 +49,7 @@ COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 BATCH_FLUSH_LINES = 100_000
 T = TypeVar("T")
+Tables = dict[str, list[dict[str, Any]]]
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 
@@ -151,6 +151,7 @@ class JournalStore:
         self.root = Path(root)
         self._lock = FileLock(str(self.root / "store.lock"), timeout=LOCK_TIMEOUT_S)
         self._gen = -1
+        self._found_version = SCHEMA_VERSION  # the schema the data directory had when opened
         self._seq = 0
         self._offset = 0
         self._base: dict[str, pl.DataFrame] = {}
@@ -178,13 +179,14 @@ class JournalStore:
             raise StoreError("store.not_a_directory", path=str(self.root))
         if not marker.exists():
             # Refuse before taking the lock, which would leave a store.lock in a folder we may not use.
-            if self.root.exists() and not self._leftovers_of_a_first_open():
+            if self.root.exists() and not self._leftovers_of_a_first_open() and not marker.exists():
+                # (a marker written meanwhile: another process's first open just finished)
                 raise StoreError("store.foreign_directory", path=str(self.root))
             if not create:
                 raise StoreError("store.missing", path=str(self.root))
             self._initialise(create)
         meta = self._read_marker(marker)
-        found = meta["schema_version"]
+        found = self._found_version = meta["schema_version"]
         if found > SCHEMA_VERSION:
             raise StoreError("store.too_new", found=found, supported=SCHEMA_VERSION)
         if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
@@ -241,6 +243,7 @@ class JournalStore:
     def set_schema_version(self, version: int) -> None:
         """Record that the data directory now follows ``version`` (used by migrations)."""
         write_atomic(self.root / MARKER, json.dumps({"format": FORMAT, "schema_version": version}).encode())
+        self._found_version = version
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -304,6 +307,9 @@ class JournalStore:
         snap = self.root / f"snapshot-{gen:06d}"
         base: dict[str, pl.DataFrame] = {}
         for name, table in TABLES.items():
+            if table.since > self._found_version and not (snap / f"{name}.ndjson").exists():
+                base[name] = pl.DataFrame(schema=table.schema)  # added by a migration still to run
+                continue
             base[name] = self._read_table(snap, name, table.schema)
         self._gen, self._seq, self._offset = gen, seq, 0
         self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
@@ -652,14 +658,22 @@ class JournalStore:
         """Every table's documents, consistent as of one moment (for backups)."""
         with self._locked():
             self._refresh()
-            return {name: [strip_none(d) for d in self._frame(name).to_dicts()] for name in TABLES}
+            return self._export()
 
-    def replace_all(self, tables: Mapping[str, list[dict[str, Any]]], actor: str) -> None:
-        """Replace every table's content (restore), as one committed generation."""
+    def _export(self) -> Tables:
+        return {name: [strip_none(d) for d in self._frame(name).to_dicts()] for name in TABLES}
+
+    def replace_all(self, tables: Tables | Callable[[Tables], Tables], actor: str) -> None:
+        """Replace every table's content (restore), as one committed generation.
+
+        ``tables`` may be a function of the current tables, called under the write lock, so that
+        what must survive a restore (the erasure ledger) is read and kept in the same step.
+        """
 
         def build(store: JournalStore, tx: Transaction) -> None:
+            new = tables(store._export()) if callable(tables) else tables
             for name in TABLES:
-                wanted = {d["id"]: d for d in tables.get(name, [])}
+                wanted = {d["id"]: d for d in new.get(name, [])}
                 for doc_id in store._frame(name).get_column("id").to_list():
                     if doc_id not in wanted:
                         tx.delete(name, doc_id)

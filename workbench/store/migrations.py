@@ -1,12 +1,15 @@
 """Schema migrations: one function per version step, applied in order under the write lock.
 
 To change the stored shape: raise ``SCHEMA_VERSION`` in ``workbench.schema`` and add
-``MIGRATIONS[old] = fn`` that rewrites the tables of version ``old`` into ``old + 1``.
+``MIGRATIONS[old] = fn`` that rewrites the tables of version ``old`` into ``old + 1`` (given the
+data folder, for what version ``old`` kept beside the tables).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import StoreError
@@ -16,7 +19,23 @@ if TYPE_CHECKING:
     from workbench.store.journal import JournalStore
 
 Tables = dict[str, list[dict[str, Any]]]
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {}
+LEGACY_LEDGER = "erasures.json"
+
+
+def _ledger_into_the_store(tables: Tables, root: Path) -> Tables:
+    """Version 1 kept the erasure ledger in ``erasures.json`` beside the store; version 2 keeps it as
+    the ``erasures`` table, written in the same transaction as each erasure."""
+    try:
+        entries = json.loads((root / LEGACY_LEDGER).read_text("utf-8")).get("erasures", [])
+    except FileNotFoundError:
+        entries = []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise StoreError("store.corrupt", path=str(root / LEGACY_LEDGER), detail=str(exc)) from None
+    ledger = {e["citizen_id"]: {"id": e["citizen_id"], "on": e["on"]} for e in entries}
+    return {**tables, "erasures": list(ledger.values())}
+
+
+MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {1: _ledger_into_the_store}
 
 
 def migrate(store: JournalStore, found: int) -> None:
@@ -26,6 +45,7 @@ def migrate(store: JournalStore, found: int) -> None:
         step = MIGRATIONS.get(version)
         if step is None:
             raise StoreError("store.no_migration", found=version, supported=SCHEMA_VERSION)
-        tables = step(tables)
+        tables = step(tables, store.root)
     store.replace_all(tables, actor="migration")
     store.set_schema_version(SCHEMA_VERSION)
+    (store.root / LEGACY_LEDGER).unlink(missing_ok=True)  # its entries are in the store now

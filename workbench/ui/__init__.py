@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def coordinator_app(data: str | None = None, settings: Any = None) -> Any:
+def coordinator_app(data: str | None = None) -> Any:
     """The coordinator dashboard (imported lazily so ``import workbench.ui`` stays cheap)."""
     from workbench.ui.app import coordinator_app as build
 
-    return build(data, settings)
+    return build(data)

@@ -1,22 +1,24 @@
 """The coordinator dashboard: one site's daily work in five tabs.
 
-``coordinator_app()`` is all a dashboard notebook calls. The signed-in coordinator's
-name and site come from ``config.json`` in the data directory (until users and roles
-arrive); every write is audited under that name and only that site's data is shown.
+``coordinator_app()`` is all a dashboard notebook calls. It acts as the signed-in user
+(``workbench serve --user ID``, or ``JUPYTERHUB_USER`` under JupyterHub), who must be a
+coordinator; the service lets them read and change only their own sites' records, and every
+write and every opening of a citizen's record is audited under their id.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import ipywidgets as widgets
 
 from workbench import config
 from workbench.errors import NotFound
-from workbench.i18n import LANGUAGES, set_language, t
+from workbench.i18n import set_language, t
 from workbench.service import Workbench
+from workbench.store import Store
 from workbench.ui.common import STYLE, Feedback, button, esc, guard
 
 log = logging.getLogger("workbench.ui")
@@ -50,7 +52,7 @@ class CoordinatorApp:
         refresh.on_click(guard(self.feedback)(lambda _b: self.refresh()))
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.title"))}</h2>'
-            f'<span>{esc(t("ui.signed_in", user=wb.user.name if wb.user else wb.actor, site=self.site_name))}</span></div>'
+            f'<span>{esc(t("ui.signed_in", user=wb.user.name, site=self.site_name))}</span></div>'
         )
         self.widget = widgets.VBox([widgets.HTML(STYLE), header, widgets.HBox([refresh]), self.feedback,
                                     self.tabs])
@@ -99,12 +101,12 @@ class CoordinatorApp:
 
     @property
     def site_name(self) -> str:
-        site = self.wb.store.get("sites", self.site)
-        return site["name"] if site else self.site
+        names = {site["id"]: site["name"] for site in self.wb.sites()}
+        return str(names.get(self.site, self.site))
 
     def refresh(self) -> None:
         """Re-read the store (other coordinators may have written) and redraw every tab."""
-        self.wb.store.refresh()
+        self.wb.refresh()
         for tab in list(self._built.values()):
             tab.refresh()
 
@@ -114,87 +116,69 @@ class CoordinatorApp:
         self.tabs.selected_index = self.TAB_KEYS.index("case")
 
     def own(self, table: str, doc_id: str, not_found: str) -> dict[str, Any]:
-        """A record of this site, re-checked on the server (a page visitor can send any id)."""
-        self.wb.store.refresh()
-        doc = self.wb.store.get(table, str(doc_id))
-        if doc is None or doc.get("site_id") not in (self.site, None if table == "communities" else self.site):
+        """A case, brobygger or community of this site, re-checked on the server (a page visitor can send any id).
+
+        The service refuses another site's record; the page also refuses its user's other sites.
+        """
+        read = {"cases": self.wb.case, "volunteers": self.wb.volunteer, "communities": self.wb.community}[table]
+        doc = read(str(doc_id))
+        if doc.get("site_id") not in (self.site, None if table == "communities" else self.site):
             raise NotFound(not_found, id=str(doc_id))
-        return dict(doc)
+        return doc
 
 
-_prepared: dict[str, Workbench] = {}
+_prepared: dict[str, Store] = {}
 
 
 def prepare(data: str | None = None) -> None:
-    """Open the store and build the frames ahead of a page request (Voila's preheated kernel).
+    """Open the store and build its frames ahead of a page request (Voila's preheated kernel).
 
-    What another process writes meanwhile is caught up when the page is built.
+    No user is known yet, so no handle is made: the page's handle is bound to the signed-in user
+    when the request comes. What another process writes meanwhile is caught up then.
     """
-    import workbench
+    from workbench.frames import Frames
     from workbench.serving.kernel import harden
+    from workbench.store import JournalStore
 
     harden()  # failures go to the server's log, never to the page
     root = config.data_dir(data)
-    wb = workbench.open(root)
-    wb.frames.all()
-    _prepared[str(root)] = wb
+    store = JournalStore(root)
+    Frames(store).all()
+    _prepared[str(root)] = store
 
 
-def signed_in(root: Any, role: str, prepared: Workbench | None) -> Workbench | widgets.Widget | None:
-    """The handle of the signed-in user (``config.signed_in_user``) for a page meant for ``role``.
+def signed_in(root: Path, role: str, prepared: Store | None) -> Workbench | widgets.Widget:
+    """The handle of the signed-in user (``users.resolve``) for a page meant for ``role``.
 
-    A page for a user who is unknown, or whose role the page is not for, says so in plain words.
-    None when no user is signed in (the ``config.json`` actor of a single-user setup).
+    A page for a user who is unknown, or not chosen, or whose roles the page is not for, says so
+    in one plain sentence: there is never a fallback identity.
     """
     import workbench
-    from workbench.errors import NotAllowed
+    from workbench import users
+    from workbench.errors import NotAllowed, StoreError
 
-    user_id = config.signed_in_user()
-    if user_id is None:
-        return None
     try:
         if prepared is None:
-            wb = workbench.open(root, user=user_id)
-        else:  # the preheated handle, opened before anyone signed in
-            from workbench import users
-
-            wb = prepared
-            wb.user, wb.actor = users.known(root, user_id), user_id
-    except NotAllowed as exc:
+            wb = workbench.open(root)
+        else:  # the preheated store, opened before anyone signed in
+            wb = Workbench(prepared, users.resolve(root, None))
+    except (NotAllowed, StoreError) as exc:
         return widgets.HTML(f'<p class="wb-error">{esc(exc.message)}</p>')
-    assert wb.user is not None
     set_language(wb.user.language)
-    if wb.user.role.value != role:
+    if not wb.user.has(role):
         return widgets.HTML('<p class="wb-error">' + esc(t(
             "ui.wrong_role", name=wb.user.name, role=t(f"users.role.{wb.user.role.value}"),
             page_role=t(f"users.role.{role}"))) + "</p>")
     return wb
 
 
-def coordinator_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
-    """Build the dashboard for the signed-in coordinator (else the data directory's configured one)."""
-    import workbench
+def coordinator_app(data: str | None = None) -> widgets.Widget:
+    """Build the dashboard for the signed-in coordinator, on their first site."""
     from workbench.serving.kernel import harden
 
     harden()
     root = config.data_dir(data)
-    prepared = _prepared.pop(str(root), None)
-    user_handle = signed_in(root, "coordinator", prepared)
-    if isinstance(user_handle, widgets.Widget):
-        return user_handle
-    if user_handle is not None:
-        assert user_handle.user is not None
-        return CoordinatorApp(user_handle, user_handle.user.sites[0]).widget
-    chosen = dict(settings or config.user_config(root))
-    if chosen.get("language") in LANGUAGES:
-        set_language(str(chosen["language"]))
-    actor = config.actor(root, chosen.get("user_name") or None)
-    if prepared is not None:
-        prepared.actor = actor
-        wb = prepared
-    else:
-        wb = workbench.open(root, actor=actor)
-    site = str(chosen.get("site") or "")
-    if not site or wb.store.get("sites", site) is None:
-        return widgets.HTML(f'<p class="wb-error">{esc(t("ui.no_site"))}</p>')
-    return CoordinatorApp(wb, site).widget
+    handle = signed_in(root, "coordinator", _prepared.pop(str(root), None))
+    if isinstance(handle, widgets.Widget):
+        return handle
+    return CoordinatorApp(handle, handle.user.sites[0]).widget

@@ -85,6 +85,7 @@ class CaseTab:
     def __init__(self, app: CoordinatorApp) -> None:
         self.app = app
         self.case_id: str | None = None
+        self.citizen: dict[str, Any] = {}  # the shown case's citizen, read (and audited) when the case is opened
         self.feedback = Feedback()
         self.query = widgets.Text(placeholder=t("ui.case.search_placeholder"))
         self.query.add_class("wb-case-search")
@@ -126,14 +127,17 @@ class CaseTab:
             t("ui.case.no_match"), t("ui.open"), guard(self.feedback)(self.app.open_case), page_size=SEARCH_PAGE))
 
     def _citizen_names(self) -> dict[str, str]:
-        citizens = self.app.wb.store.frame("citizens").filter(pl.col("site_id") == self.app.site)
-        return dict(citizens.select("id", "display_name").iter_rows())
+        return self.app.wb.citizen_names()
 
     # -- showing ---------------------------------------------------------------------------
 
     def show(self, case_id: str) -> None:
-        """Show one case of this site (refuses another site's case)."""
-        self.app.own("cases", case_id, "case.not_found")
+        """Show one case of this site (refuses another site's case); an opening of the citizen's record, audited once."""
+        case = self.app.own("cases", case_id, "case.not_found")
+        try:
+            self.citizen = self.app.wb.citizen(case["citizen_id"])
+        except NotFound:  # erased: the case's anonymous skeleton is still shown
+            self.citizen = {}
         self.case_id = case_id
         self.step_area.children = []
         self.step_feedback.clear()
@@ -148,19 +152,21 @@ class CaseTab:
             return
         wb = self.app.wb
         case = self.app.own("cases", self.case_id, "case.not_found")
-        citizen = wb.store.get("citizens", case["citizen_id"]) or {}
+        name = wb.citizen_names().get(case["citizen_id"], "")
         state = wb.case_state(self.case_id)
         volunteers = self._volunteer_names()
         communities = self._community_names()
+        who = wb.user_names()
         status = t(f"status.{state.status.value}") if state.status else ""
         self.header.value = (
-            f'<h3>{esc(case["number"])} · {esc(citizen.get("display_name", ""))}</h3>'
+            f'<h3>{esc(case["number"])} · {esc(name)}</h3>'
             f'<p><b>{esc(t("ui.case.status"))}:</b> <span class="wb-case-status">{esc(status)}</span>'
             f' · <b>{esc(t("ui.overview.volunteer"))}:</b> {esc(volunteers.get(state.volunteer_id or "", "–"))}'
             f' · <b>{esc(t("ui.case.community"))}:</b> {esc(communities.get(state.community_id or "", "–"))}</p>'
         )
         rows = [
-            [fmt_date(e["on"]), t(f"kind.{e['kind']}"), self._details(e, volunteers, communities), e["recorded_by"]]
+            [fmt_date(e["on"]), t(f"kind.{e['kind']}"), self._details(e, volunteers, communities),
+             who.get(e["recorded_by"], e["recorded_by"])]
             for e in reversed(wb.case_events(self.case_id))
         ]
         self.timeline.value = html_table(
@@ -303,8 +309,7 @@ class CaseTab:
         assert self.case_id is not None
         case_id = self.case_id
         wb = self.app.wb
-        case = self.app.own("cases", case_id, "case.not_found")
-        citizen = wb.store.get("citizens", case["citizen_id"]) or {}
+        citizen = self.citizen
         everyone = wb.frames.volunteers.filter(
             (pl.col("site") == self.app.site) & (pl.col("status") != m.VolunteerStatus.left.value))
         options = [(f'{r["name"]} ({r["load"]}/{r["capacity"]}, {t("volunteer_status." + r["status"])})',
@@ -333,8 +338,7 @@ class CaseTab:
         assert self.case_id is not None
         case_id = self.case_id
         wb = self.app.wb
-        case = self.app.own("cases", case_id, "case.not_found")
-        citizen = wb.store.get("citizens", case["citizen_id"]) or {}
+        citizen = self.citizen
         state = wb.case_state(case_id)
         volunteer = None
         if state.volunteer_id:

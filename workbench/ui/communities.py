@@ -336,11 +336,12 @@ class CommunitiesTab:
         self.count.value = f'<p class="wb-hint">{esc(count)}</p>'
         headers = [t(f"ui.communities.col.{key}") for key in
                    ("name", "organiser", "kind", "postal_code", "weekdays", "status", "verified")]
+        who = self.app.wb.user_names()
         cells = [([r["name"], r["organiser"], t(f"community_kind.{r['kind']}"), r["postal_code"],
                    ", ".join(t(f"weekday.{d}") for d in (r["weekdays"] or [])),
                    t(f"community_status.{r['status']}"),
-                   self._verified_text(r["last_verified_on"], r["last_verified_by"])], r["community_id"])
-                 for r in rows]
+                   self._verified_text(r["last_verified_on"], who.get(r["last_verified_by"], r["last_verified_by"]))],
+                  r["community_id"]) for r in rows]
         empty = t("ui.communities.no_match") if total else t("ui.communities.empty")
         listing = row_list(headers, cells, empty, t("ui.open"), self.open, css_class="wb-communities-open")
         replace_children(self.list_box, listing)
@@ -394,7 +395,9 @@ class CommunitiesTab:
         else:
             self.editor_title.value = f"<h3>{esc(t('ui.communities.edit_title', name=doc['name']))}</h3>"
             info = t("ui.communities.info", label=t(f"community_status.{doc.get('status', 'active')}"),
-                     verified=self._verified_text(doc.get("last_verified_on"), doc.get("last_verified_by")))
+                     verified=self._verified_text(doc.get("last_verified_on"),
+                                                 self.app.wb.user_names().get(str(doc.get("last_verified_by")),
+                                                                              doc.get("last_verified_by"))))
             self.info.value = f"<p>{esc(info)}</p>"
         status = doc.get("status", m.CommunityStatus.active.value) if doc else None
         self.verify_button.disabled = doc is None

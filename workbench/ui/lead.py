@@ -32,7 +32,7 @@ from workbench import analysis, charts, config
 from workbench import frames as fr
 from workbench import model as m
 from workbench.errors import InvalidInput
-from workbench.i18n import LANGUAGES, set_language, t
+from workbench.i18n import t
 from workbench.instruments import SWEMWBS_COPYRIGHT
 from workbench.service import Workbench
 from workbench.suppression import policy_from_name
@@ -97,9 +97,9 @@ class LeadApp:
         self.mode = "standard"
         self.charts: dict[str, alt.TopLevelSpec] = {}
 
-        sites = wb.store.frame("sites")
-        self.site_names = {r["id"]: r["name"] for r in danish_sorted_by(sites.iter_rows(named=True), itemgetter("name"))}
-        interventions = wb.store.frame("interventions")
+        sites = wb.sites()
+        self.site_names = {r["id"]: r["name"] for r in danish_sorted_by(sites, itemgetter("name"))}
+        interventions = wb.interventions()
         self.intervention_names = {r["id"]: r["name"]
                                    for r in danish_sorted_by(interventions.iter_rows(named=True), itemgetter("name"))}
 
@@ -187,7 +187,7 @@ class LeadApp:
 
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.lead.title"))}</h2>'
-            f'<span>{esc(t("ui.lead.signed_in", user=wb.actor))}</span></div>'
+            f'<span>{esc(t("ui.lead.signed_in", user=wb.user.name))}</span></div>'
             f'<p class="wb-hint">{esc(t("ui.lead.hint"))}</p>'
         )
         self.widget = widgets.VBox([
@@ -285,7 +285,7 @@ class LeadApp:
         if view == "funnel":
             return charts.funnel_chart(analysis.funnel(frames, self.filters, policy), pickable=True)
         if view == "progress":
-            table = analysis.progress(frames, self.wb.store.frame("targets"), filters, policy,
+            table = analysis.progress(frames, self.wb.targets(), filters, policy,
                                       year=int(self.year.value), metric=self.metric.value,
                                       as_of=self.wb.today())
             return charts.progress_chart(table)
@@ -335,7 +335,7 @@ class LeadApp:
 
     def redraw(self) -> None:
         """Re-read the store and redraw every chart for the current filters."""
-        self.wb.store.refresh()
+        self.wb.refresh()
         self._show_focus()
         self._draw_all(list(VIEWS))
 
@@ -361,7 +361,7 @@ class LeadApp:
         """Write the report (HTML) and every chart (SVG, PNG) to ``<data>/exports``; the paths."""
         if not self.charts:
             self.redraw()
-        folder = Path(self.wb.store.root) / "exports"
+        folder = self.wb.exports_folder()
         folder.mkdir(parents=True, exist_ok=True)
         now = datetime.now()
         stem = f"rapport-{now:%Y%m%d-%H%M%S}"
@@ -406,30 +406,17 @@ def _download_link(path: Path, label: str) -> str:
             f'href="data:{_MEDIA_TYPES[path.suffix]};base64,{data}">{esc(label)}</a>')
 
 
-def lead_app(data: str | None = None, settings: Mapping[str, Any] | None = None) -> widgets.Widget:
-    """Build the lead's dashboard for the data directory (all sites)."""
-    import workbench
+def lead_app(data: str | None = None) -> widgets.Widget:
+    """Build the dashboard of the signed-in project lead (every site, aggregated figures only)."""
     from workbench.serving.kernel import harden
     from workbench.ui import app as coordinator
 
     harden()
     root = config.data_dir(data)
-    prepared = coordinator._prepared.pop(str(root), None)
-    user_handle = coordinator.signed_in(root, "lead", prepared)
-    if isinstance(user_handle, widgets.Widget):
-        return user_handle
-    if user_handle is not None:
-        return LeadApp(user_handle).widget
-    chosen = dict(settings or config.user_config(root))
-    if chosen.get("language") in LANGUAGES:
-        set_language(str(chosen["language"]))
-    actor = config.actor(root, chosen.get("lead_name") or chosen.get("user_name") or None)
-    if prepared is not None:
-        prepared.actor = actor
-        wb = prepared
-    else:
-        wb = workbench.open(root, actor=actor)
-    return LeadApp(wb).widget
+    handle = coordinator.signed_in(root, "lead", coordinator._prepared.pop(str(root), None))
+    if isinstance(handle, widgets.Widget):
+        return handle
+    return LeadApp(handle).widget
 
 
 __all__ = ["LeadApp", "lead_app"]

@@ -99,8 +99,7 @@ class OverviewTab:
         guard(self.feedback)(self.refresh)()
 
     def _names(self) -> dict[str, str]:
-        citizens = self.app.wb.store.frame("citizens").filter(pl.col("site_id") == self.app.site)
-        return dict(citizens.select("id", "display_name").iter_rows())
+        return self.app.wb.citizen_names()
 
     def refresh(self) -> None:
         """Recompute every list from the store as it is now."""

@@ -105,6 +105,7 @@ EXAMPLES: dict[str, Call] = {
     "community": lambda wb, r, tmp: wb.community(r["community"]),
     "exports_folder": lambda wb, r, tmp: wb.exports_folder(),
     "user_names": lambda wb, r, tmp: wb.user_names(),
+    "tinydb": lambda wb, r, tmp: wb.tinydb(),
 }
 
 

@@ -9,7 +9,6 @@ from people import staff
 from tinydb import Query
 
 import workbench
-from workbench.store.tinydb_view import open_tinydb
 
 
 def test_tinydb_reads_the_store_and_refuses_writes(tmp_path: Path) -> None:
@@ -19,7 +18,10 @@ def test_tinydb_reads_the_store_and_refuses_writes(tmp_path: Path) -> None:
     wb.add_community(site_id="ODE", name="Strikkecafé", organiser="Ældre Sagen", postal_code="5700")
     wb._store.compact()
     wb.add_community(site_id="ODE", name="Kor", organiser="Kirken", postal_code="5000")  # in the journal
-    db = open_tinydb(tmp_path / "data")
+    admin = workbench.open(tmp_path / "data", user=staff("Ada Admin", roles=("admin",)))
+    db = admin.tinydb()
+    assert [(a["actor"], a["action"], a["entity"]) for a in admin._store.audit_trail()][-1] == (
+        "ada.admin", "open", "store")
     found = db.table("communities").search(Query().postal_code == "5000")
     assert sorted(d["name"] for d in found) == ["Kor", "Løbeklubben Ø"]
     with pytest.raises(workbench.StoreError) as caught:
@@ -28,8 +30,8 @@ def test_tinydb_reads_the_store_and_refuses_writes(tmp_path: Path) -> None:
     assert workbench.open(tmp_path / "data", user=staff()).frames.communities.height == 3
 
 
-def test_tinydb_view_does_not_create_a_store(tmp_path: Path) -> None:
-    with pytest.raises(workbench.StoreError) as caught:
-        open_tinydb(tmp_path / "nothing")
-    assert caught.value.key == "store.missing"
-    assert not (tmp_path / "nothing").exists()
+def test_only_an_administrator_gets_the_tinydb_view(tmp_path: Path) -> None:
+    workbench.open(tmp_path / "data", user=staff()).add_site("ODE", "Frivilligcenter Odense", "Odense")
+    for role in ("coordinator", "lead", "lab", "researcher"):
+        with pytest.raises(workbench.NotAllowed):
+            workbench.open(tmp_path / "data", user=staff("Kim", roles=(role,), sites=("ODE",))).tinydb()

@@ -44,6 +44,7 @@ RULES: dict[str, Rule] = {
     "community": _rule(C),  # the catalog is shared by every site
     "exports_folder": _rule(L),
     "user_names": _rule(C, L, A),
+    "tinydb": _rule(A),  # every table whole: names and contacts included
     "batch": _rule(C, A),
     "add_site": _rule(A),
     "add_intervention": _rule(L, A),

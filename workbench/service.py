@@ -24,6 +24,7 @@ from workbench.errors import (
     NotAllowed,
     NotFound,
     StaleEdit,
+    StoreError,
     WorkflowRefused,
 )
 from workbench.store import Store, Transaction
@@ -185,6 +186,17 @@ class Workbench:
 
         self._allow("user_names")
         return {user.id: user.name for user in users.load(Path(self._store.root)).values()}
+
+    def tinydb(self) -> Any:
+        """A read-only TinyDB over the whole store for ad-hoc queries (admin only; its opening is audited)."""
+        from workbench.store.journal import JournalStore
+        from workbench.store.tinydb_view import view
+
+        self._allow("tinydb")
+        if not isinstance(self._store, JournalStore):
+            raise StoreError("store.read_only_tinydb")
+        self._commit(lambda _store, tx: tx.log("open", "store", "tinydb"))
+        return view(self._store)
 
     def exports_folder(self) -> Path:
         """Where the lead's chart exports are written (aggregated, suppressed figures only)."""

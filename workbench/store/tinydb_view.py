@@ -1,15 +1,15 @@
-"""A read-only TinyDB view of a data directory, for ad-hoc queries with TinyDB's own API.
+"""A read-only TinyDB view of the store, for an administrator's ad-hoc queries with TinyDB's own API.
 
     from tinydb import Query
-    db = workbench.store.tinydb_view.open_tinydb("/path/to/data")
+    db = workbench.open("/path/to/data", user="ada").tinydb()   # admin only; audited
     db.table("communities").search(Query().postal_code == "5000")
 
 Writes are refused: every change goes through the service API (validation, workflow, audit).
+The view shows every table whole (names, contacts), which is why only the service hands it out.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
@@ -23,8 +23,8 @@ from workbench.store.journal import JournalStore, strip_none
 class JournalStorage(Storage):
     """TinyDB storage reading the current snapshot plus journal of a workbench data directory."""
 
-    def __init__(self, path: str | Path) -> None:
-        self._store = JournalStore(Path(path), create=False)
+    def __init__(self, store: JournalStore) -> None:
+        self._store = store
 
     def read(self) -> dict[str, dict[str, Any]]:
         self._store.refresh()
@@ -37,6 +37,6 @@ class JournalStorage(Storage):
         raise StoreError("store.read_only_tinydb")
 
 
-def open_tinydb(path: str | Path) -> TinyDB:
-    """A TinyDB instance over the data directory (read-only)."""
-    return TinyDB(str(path), storage=JournalStorage)
+def view(store: JournalStore) -> TinyDB:
+    """A TinyDB instance over ``store`` (read-only); see ``Workbench.tinydb``."""
+    return TinyDB(storage=JournalStorage, store=store)

@@ -1,4 +1,4 @@
-"""The domain model: what a site, brobygger, citizen, community, case, event and measure hold.
+"""The domain model: what a site, brobygger, citizen, community, case and measure hold (events: ``workbench.events``).
 
 Records are pydantic models; every string passes the CPR and text rules, and each
 field has its own specific check (see ``workbench.validation``). ``parse`` turns
@@ -8,7 +8,7 @@ pydantic's own type errors into our ``InvalidInput`` so callers meet one error t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -355,30 +355,6 @@ class Measure(Record):
     on: date
     administered_by: Name
     mode: AdministrationMode
-
-
-class Event(Record):
-    """One entry on a case's append-only timeline; the fields used depend on ``kind``."""
-
-    id: str
-    case_id: str
-    kind: str
-    on: date
-    recorded_at: datetime
-    recorded_by: Name
-    volunteer_id: str | None = None
-    community_id: str | None = None
-    override: bool | None = None
-    override_reason: Text | None = None
-    planned_for: date | None = None
-    attended: bool | None = None
-    as_described: bool | None = None
-    host_welcomed: bool | None = None
-    week: int | None = None
-    still_participating: bool | None = None
-    close_reason: CloseReason | None = None
-    measure_id: str | None = None
-    text: Text | None = None
 
 
 class TargetMetric(StrEnum):

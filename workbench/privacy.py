@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import InvalidInput, NotFound
+from workbench.events import PERSONAL
 from workbench.store import Transaction
 from workbench.store.journal import write_atomic
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 ERASED_NAME = "[slettet]"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PERSONAL_EVENT_FIELDS = ("text", "override_reason", "measure_id")
 
 
 def erased_citizen(citizen: Mapping[str, Any], on: date) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def erase_in_tables(tables: dict[str, list[dict[str, Any]]], citizen_id: str, on
     tables["contacts"] = [d for d in tables.get("contacts", []) if d["id"] != citizen_id]
     tables["measures"] = [d for d in tables.get("measures", []) if d["case_id"] not in case_ids]
     tables["events"] = [
-        {k: v for k, v in d.items() if k not in _PERSONAL_EVENT_FIELDS} if d["case_id"] in case_ids else d
+        {k: v for k, v in d.items() if k not in PERSONAL} if d["case_id"] in case_ids else d
         for d in tables.get("events", [])
     ]
     return True
@@ -76,8 +76,8 @@ def erase_citizen(wb: Workbench, citizen_id: str) -> None:
             for measure in store.find("measures", "case_id", case["id"]):
                 tx.delete("measures", measure["id"])
             for event in store.find("events", "case_id", case["id"]):
-                if any(k in event for k in _PERSONAL_EVENT_FIELDS):
-                    tx.put("events", {k: v for k, v in event.items() if k not in _PERSONAL_EVENT_FIELDS})
+                if any(k in event for k in PERSONAL):
+                    tx.put("events", {k: v for k, v in event.items() if k not in PERSONAL})
         tx.put("erasures", {"id": citizen_id, "on": on.isoformat()})
         tx.log("erase", "citizens", citizen_id)
 

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
+from workbench import events
 from workbench import model as m
 
 SCHEMA_VERSION = 2
@@ -46,7 +47,7 @@ TABLES: dict[str, Table] = {
         Table("communities", m.Community, "K"),
         Table("interventions", m.Intervention, "I"),
         Table("cases", m.Case, "S"),
-        Table("events", m.Event, "H"),
+        Table("events", events.Event, "H"),
         Table("measures", m.Measure, "M"),
         Table("targets", m.Target, "T"),
         Table("counters", m.Counter, ""),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from workbench import instruments
+from workbench import events, instruments
 from workbench import model as m
 from workbench.access import RULES, TABLE_OF, Rule
 from workbench.errors import (
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
 _OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
-_PERSONAL_EVENT_FIELDS = ("text", "override_reason")
 
 
 def consent_now(citizen: Mapping[str, Any], purpose: m.Purpose) -> bool:
@@ -542,19 +541,27 @@ class Workbench:
         self._allow("reopen_case", case_id)
         return self.record_event(case_id, EventKind.case_reopened, text=text, on=on)
 
-    def record_event(self, case_id: str, kind: EventKind | str, **fields: Any) -> dict[str, Any]:
-        """Record one step on a case's timeline, if the workflow and consent allow it now."""
+    def record_event(self, case_id: str, event: events.Payload | EventKind | str, **fields: Any) -> dict[str, Any]:
+        """Record one step on a case's timeline, if the workflow and consent allow it now.
+
+        ``event`` is a payload of ``workbench.events`` (``events.Note(on=…, text=…)``), or its kind
+        with the payload's fields as keywords; either way the kind's payload model decides which
+        fields are required and allowed. Returns the stored event.
+        """
         self._allow("record_event", case_id)
+        if isinstance(event, events.Payload):
+            if fields:
+                raise InvalidInput("input.unknown_field", field=next(iter(fields)))
+            fields = event.model_dump(exclude={"kind"})
+            event = event.kind
         try:
-            event_kind = EventKind(kind)
+            event_kind = EventKind(event)
         except ValueError:
-            raise InvalidInput("event.kind", field="kind", kind=str(kind)) from None
-        if event_kind in (EventKind.referral_received, EventKind.measure_recorded):
+            raise InvalidInput("event.kind", field="kind", kind=str(event)) from None
+        if event_kind in events.INTERNAL:
             raise InvalidInput("event.kind_internal", field="kind", kind=event_kind.value)
         fields = {k: normalise(v) if isinstance(v, str) else v for k, v in fields.items() if v is not None}
-        for optional in ("text", "override_reason"):
-            if fields.get(optional) == "":  # blank or whitespace only: not given
-                del fields[optional]
+        fields = {k: v for k, v in fields.items() if v != ""}  # blank or whitespace only: not given
         fields["on"] = self._date(fields.get("on"))
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
@@ -577,7 +584,7 @@ class Workbench:
         if fields["on"] < date.fromisoformat(str(case["opened_on"])):
             raise InvalidInput("event.before_referral", field="on")
         self._event_rules(store, case, state, kind, fields)
-        event = m.dump(m.parse(m.Event, {
+        event = m.dump(m.parse(events.Event, {
             **fields, "id": self._new_id(store, tx, "events"), "case_id": case["id"], "kind": kind.value,
             "recorded_at": datetime.now(UTC), "recorded_by": self.actor,
         }))
@@ -590,36 +597,26 @@ class Workbench:
 
     def _event_rules(self, store: Any, case: Mapping[str, Any], state: CaseState, kind: EventKind,
                      fields: dict[str, Any]) -> None:
-        """Rules that depend on the other records a step names."""
-        required = {
-            EventKind.volunteer_assigned: "volunteer_id",
-            EventKind.conversation_held: "community_id",
-            EventKind.escort_planned: "planned_for",
-            EventKind.escort_completed: "attended",
-            EventKind.follow_up: "still_participating",
-            EventKind.case_closed: "close_reason",
-            EventKind.note: "text",
-        }.get(kind)
-        if required and fields.get(required) in (None, ""):
-            raise InvalidInput("input.required", field=required)
+        """The kind's payload (required fields, types), then the rules that depend on other records."""
+        if kind in (EventKind.escort_planned, EventKind.escort_completed):
+            fields.setdefault("community_id", state.community_id)
+            fields.setdefault("volunteer_id", state.volunteer_id)
+        if isinstance(fields.get("planned_for"), str):
+            try:
+                fields["planned_for"] = date.fromisoformat(fields["planned_for"])
+            except ValueError:
+                raise InvalidInput("input.date", field="planned_for") from None
+        typed = events.payload(kind, fields)
+        fields.clear()
+        fields.update(typed.model_dump(exclude={"kind"}, exclude_none=True))
         if kind is EventKind.volunteer_assigned:
             self._assignable(store, case, fields)
         if kind is EventKind.conversation_held:
             community = self._need(store, "communities", fields["community_id"], "community.not_found")
             if community.get("status") != m.CommunityStatus.active:
                 raise WorkflowRefused("community.not_active", field="community_id", name=community["name"])
-        if kind in (EventKind.escort_planned, EventKind.escort_completed):
-            fields.setdefault("community_id", state.community_id)
-            fields.setdefault("volunteer_id", state.volunteer_id)
-        if kind is EventKind.escort_planned:
-            planned = fields["planned_for"]
-            if isinstance(planned, str):
-                try:
-                    fields["planned_for"] = planned = date.fromisoformat(planned)
-                except ValueError:
-                    raise InvalidInput("input.date", field="planned_for") from None
-            if planned < fields["on"]:
-                raise InvalidInput("event.planned_in_past", field="planned_for")
+        if kind is EventKind.escort_planned and fields["planned_for"] < fields["on"]:
+            raise InvalidInput("event.planned_in_past", field="planned_for")
 
     def _assignable(self, store: Any, case: Mapping[str, Any], fields: dict[str, Any]) -> None:
         volunteer = self._need(store, "volunteers", fields["volunteer_id"], "volunteer.not_found")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import polars as pl
 
-from workbench import instruments, matching
+from workbench import events, instruments, matching
 from workbench import model as m
 from workbench.errors import InvalidInput, NotFound, WorkflowRefused
 from workbench.i18n import t
@@ -299,10 +299,10 @@ class CaseTab:
             return StepForm(form, [], lambda: record(
                 case_id, kind, close_reason=lookup({v: v for _, v in reasons}, form.value("close_reason"),
                                                    "close_reason"), on=when(form), text=text(form)))
-        if kind is EventKind.note:
-            form = fields(area_field("text", t("ui.case.note")), on)
-            return StepForm(form, [], lambda: record(case_id, kind, text=text(form), on=when(form)))
-        form = fields(on, note)
+        if set(events.carries(kind)) > {"text"}:
+            raise ValueError(f"{kind.value} carries fields of its own: it needs its own form above")
+        # a day and a note: the payload says whether the note is the point of the step
+        form = fields(area_field("text", t("ui.case.note")), on) if "text" in events.required(kind) else fields(on, note)
         return StepForm(form, [], lambda: record(case_id, kind, on=when(form), text=text(form)))
 
     def _assign_form(self, on: Field) -> StepForm:

@@ -92,6 +92,7 @@ EXAMPLES: dict[str, Call] = {
     "erase_citizen": lambda wb, r, tmp: wb.erase_citizen(r["citizen"]),
     "export_citizen": lambda wb, r, tmp: wb.export_citizen(r["citizen"]),
     "export_citizen_csv": lambda wb, r, tmp: wb.export_citizen_csv(r["citizen"]),
+    "export_citizen_file": lambda wb, r, tmp: wb.export_citizen_file(r["citizen"], tmp / "export.json"),
     "backup": lambda wb, r, tmp: wb.backup(tmp / "backup.json"),
     "restore": lambda wb, r, tmp: wb.restore(tmp / "no-such-backup.json"),
     "check": lambda wb, r, tmp: wb.check(),

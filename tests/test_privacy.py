@@ -238,15 +238,13 @@ def test_erasure_holds_after_restoring_an_older_backup(demo_store: tuple[Workben
 def test_personal_copies_are_never_written_into_the_data_folder(demo_store: tuple[Workbench, list[str], list[str]],
                                                                  tmp_path: Path, command: str) -> None:
     """A copy inside the data folder would survive an erasure there; it is refused with a message."""
-    from workbench.privacy import write_export
-
     wb, chosen, _secrets = demo_store
     target = tmp_path / "data" / "copy.json"
     with pytest.raises(workbench.InvalidInput) as refused:
         if command == "backup":
             wb.backup(target)
         else:
-            write_export(wb, chosen[0], target, "json")
+            wb.export_citizen_file(chosen[0], target, "json")
     assert "datamappen" in refused.value.message
     assert not target.exists()
 

@@ -320,3 +320,12 @@ def test_a_forged_id_from_the_browser_cannot_reach_another_sites_records(wb: Wor
     assert [a["entity_id"] for a in _openings(wb)[openings:]] == [own["citizen_id"]]
     with pytest.raises(workbench.NotAllowed):
         anna.citizen(other["citizen_id"])  # the service itself, as a notebook handle would call it
+
+
+def test_a_brobygger_row_on_the_overview_opens_that_brobygger(wb: Workbench) -> None:
+    app = CoordinatorApp(wb, "ODE")
+    søren = wb.frames.volunteers.filter(wb.frames.volunteers["name"] == "Søren Ærø-Østergaard")["volunteer_id"][0]
+    app.show_volunteer(søren)
+    assert app.tabs.selected_index == CoordinatorApp.TAB_KEYS.index("volunteers")
+    assert "Søren Ærø-Østergaard" in app.volunteers.title.value
+    assert app.volunteers.selected_id == søren

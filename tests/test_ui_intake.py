@@ -118,7 +118,7 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     # the form is empty for the next referral
     assert tab.form["display_name"].control.value == "" and tab.form["phone"].control.value == ""
     assert tab.form["languages"].control.value == "da" and tab.form["referred_on"].control.value == "01-05-2026"
-    assert tab.form["consent_case_work"].control.value is False and tab.needs.value == []
+    assert tab.form["consent_case_work"].control.value is False and tab.needs.value == ()
     assert tab.ucla3.value == ["", "", ""] and set(tab.swemwbs.value) == {""}
 
     opened: list[str] = []

@@ -72,6 +72,7 @@ RULES: dict[str, Rule] = {
     "erase_citizen": _rule(A),
     "export_citizen": _rule(A),
     "export_citizen_csv": _rule(A),
+    "export_citizen_file": _rule(A),
     "backup": _rule(A),
     "restore": _rule(A),
     "check": _rule(A),

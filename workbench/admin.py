@@ -8,35 +8,33 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from workbench.errors import InvalidInput, StoreError, WorkbenchError
-from workbench.frames import case_status
+from workbench.frames import Frames, case_status
 from workbench.i18n import t
 from workbench.privacy import erase_in_tables, refuse_inside_data
 from workbench.schema import SCHEMA_VERSION, TABLES
+from workbench.store import Store
 from workbench.store.journal import write_atomic
 from workbench.workflow import replay
-
-if TYPE_CHECKING:
-    from workbench.service import Workbench
 
 BACKUP_FORMAT = "brobygning-workbench-backup"
 
 
-def backup(wb: Workbench, target: Path) -> Path:
+def backup(store: Store, actor: str, target: Path) -> Path:
     """Write a consistent copy of every table (and the audit trail) to one JSON file."""
     target = Path(target)
-    refuse_inside_data(Path(wb._store.root), target)
+    refuse_inside_data(Path(store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
-    tables = wb._store.export_tables()
+    tables = store.export_tables()
     data = {
         "format": BACKUP_FORMAT, "schema_version": SCHEMA_VERSION,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": wb.actor,
-        "tables": tables, "audit": list(wb._store.audit_trail()),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": actor,
+        "tables": tables, "audit": list(store.audit_trail()),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, json.dumps(data, ensure_ascii=False).encode("utf-8"))
@@ -60,7 +58,7 @@ def read_backup(source: Path) -> dict[str, list[dict[str, Any]]]:
     return {name: list(tables.get(name, [])) for name in TABLES}
 
 
-def restore(wb: Workbench, source: Path) -> int:
+def restore(store: Store, actor: str, source: Path) -> int:
     """Replace the store's content with a backup, re-applying every erasure made since.
 
     Returns how many erasures from the ledger had to be applied again.
@@ -82,7 +80,7 @@ def restore(wb: Workbench, source: Path) -> int:
                 reapplied += 1
         return tables
 
-    wb._store.replace_all(erased_again, actor=wb.actor)
+    store.replace_all(erased_again, actor=actor)
     return reapplied
 
 
@@ -109,9 +107,8 @@ _REFERENCES = (
 )
 
 
-def check(wb: Workbench) -> CheckReport:
-    """Verify references, case numbers, counters and every case's timeline."""
-    store = wb._store
+def check(store: Store, frames: Frames) -> CheckReport:
+    """Verify references, case numbers, counters and every case's timeline (``frames``: every row)."""
     store.refresh()
     raw = {name: store.frame(name) for name in TABLES}
     counts = {name: raw[name].height for name in ("cases", "events", "citizens", "volunteers", "communities")}
@@ -132,15 +129,15 @@ def check(wb: Workbench) -> CheckReport:
         site, year = key.split("-", 1)
         if counters.get(f"cases:{site}:{year}", 0) < highest:
             report.problems.append(t("check.counter", id=f"{site}-{year}"))
-    _check_timelines(wb, cases, report)
+    _check_timelines(store, frames, cases, report)
     return report
 
 
-def _check_timelines(wb: Workbench, cases: pl.DataFrame, report: CheckReport) -> None:
-    events = wb._frames.events
+def _check_timelines(store: Store, frames: Frames, cases: pl.DataFrame, report: CheckReport) -> None:
+    events = frames.events
     numbers = dict(cases.select("id", "number").iter_rows())
     derived = dict(case_status(events).iter_rows()) if events.height else {}
-    raw_events = wb._store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))
+    raw_events = store.frame("events").sort(pl.col("id").str.extract(r"(\d+)$").cast(pl.Int64))
     by_case: dict[str, list[dict[str, Any]]] = {}
     for event in raw_events.select("case_id", "kind", "attended", "week").iter_rows(named=True):
         by_case.setdefault(event["case_id"], []).append(event)

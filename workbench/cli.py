@@ -128,9 +128,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "export-citizen":
         if args.to:
-            from workbench.privacy import write_export
-
-            print(str(write_export(wb, args.citizen_id, args.to, args.format)))
+            print(str(wb.export_citizen_file(args.citizen_id, args.to, args.format)))
         elif args.format == "json":
             print(json.dumps(wb.export_citizen(args.citizen_id), ensure_ascii=False, indent=1))
         else:

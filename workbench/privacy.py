@@ -18,15 +18,12 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench.errors import InvalidInput, NotFound
 from workbench.events import PERSONAL
-from workbench.store import Transaction
+from workbench.store import Store, Transaction
 from workbench.store.journal import write_atomic
-
-if TYPE_CHECKING:
-    from workbench.service import Workbench
 
 ERASED_NAME = "[slettet]"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -61,11 +58,10 @@ def erase_in_tables(tables: dict[str, list[dict[str, Any]]], citizen_id: str, on
     return True
 
 
-def erase_citizen(wb: Workbench, citizen_id: str) -> None:
+def erase_citizen(store: Store, actor: str, on: date, citizen_id: str) -> None:
     """Remove a citizen's personal data for good, keeping anonymous counts."""
-    on = wb._today()
 
-    def build(store: Any, tx: Transaction) -> None:
+    def build(_store: Any, tx: Transaction) -> None:
         citizen = store.get("citizens", citizen_id)
         if citizen is None or citizen.get("erased_on"):
             raise NotFound("citizen.not_found", id=citizen_id)
@@ -81,12 +77,12 @@ def erase_citizen(wb: Workbench, citizen_id: str) -> None:
         tx.put("erasures", {"id": citizen_id, "on": on.isoformat()})
         tx.log("erase", "citizens", citizen_id)
 
-    wb._store.transact(wb.actor, build)
-    wb._store.compact()
+    store.transact(actor, build)
+    store.compact()
 
 
-def _collect(wb: Workbench, citizen_id: str) -> dict[str, Any]:
-    def build(store: Any, tx: Transaction) -> dict[str, Any]:
+def _collect(store: Store, actor: str, on: date, citizen_id: str) -> dict[str, Any]:
+    def build(_store: Any, tx: Transaction) -> dict[str, Any]:
         citizen = store.get("citizens", citizen_id)
         if citizen is None or citizen.get("erased_on"):
             raise NotFound("citizen.not_found", id=citizen_id)
@@ -97,16 +93,16 @@ def _collect(wb: Workbench, citizen_id: str) -> dict[str, Any]:
         tx.log("export", "citizens", citizen_id)
         return {"citizen": citizen, "contact": store.get("contacts", citizen_id), "cases": cases}
 
-    data: dict[str, Any] = wb._store.transact(wb.actor, build)
+    data: dict[str, Any] = store.transact(actor, build)
     ids = {citizen_id, *(c["id"] for c in data["cases"]), *(m["id"] for c in data["cases"] for m in c["measures"])}
-    data["audit"] = [a for a in wb._store.audit_trail() if a["entity_id"] in ids]
-    data["exported_on"] = wb._today().isoformat()
+    data["audit"] = [a for a in store.audit_trail() if a["entity_id"] in ids]
+    data["exported_on"] = on.isoformat()
     return data
 
 
-def export_citizen(wb: Workbench, citizen_id: str) -> dict[str, Any]:
+def export_citizen(store: Store, actor: str, on: date, citizen_id: str) -> dict[str, Any]:
     """Everything held about one citizen (access request), including who opened their record when."""
-    return _collect(wb, citizen_id)
+    return _collect(store, actor, on, citizen_id)
 
 
 def _rows(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
@@ -125,12 +121,12 @@ def safe_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def export_citizen_csv(wb: Workbench, citizen_id: str) -> str:
+def export_citizen_csv(store: Store, actor: str, on: date, citizen_id: str) -> str:
     """The access-request export as CSV: one row per field (path, value), formulas neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["field", "value"])
-    for path, value in _rows("", _collect(wb, citizen_id)):
+    for path, value in _rows("", _collect(store, actor, on, citizen_id)):
         writer.writerow([safe_cell(path), safe_cell(value)])
     return buffer.getvalue()
 
@@ -142,15 +138,15 @@ def refuse_inside_data(root: Path, target: Path) -> None:
         raise InvalidInput("backup.inside_data", field="to", root=str(data))
 
 
-def write_export(wb: Workbench, citizen_id: str, target: Path, fmt: str) -> Path:
+def write_export(store: Store, actor: str, on: date, citizen_id: str, target: Path, fmt: str) -> Path:
     """Write the access-request export to ``target`` (json or csv), refusing to overwrite."""
     if fmt not in ("json", "csv"):
         raise InvalidInput("input.choice", field="format")
-    refuse_inside_data(Path(wb._store.root), target)
+    refuse_inside_data(Path(store.root), target)
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
-    text = (json.dumps(export_citizen(wb, citizen_id), ensure_ascii=False, indent=1) if fmt == "json"
-            else export_citizen_csv(wb, citizen_id))
+    text = (json.dumps(export_citizen(store, actor, on, citizen_id), ensure_ascii=False, indent=1) if fmt == "json"
+            else export_citizen_csv(store, actor, on, citizen_id))
     write_atomic(target, text.encode("utf-8"))
     os.chmod(target, 0o600)
     return target

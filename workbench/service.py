@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from workbench import events, instruments
+from workbench import admin, events, instruments, privacy
 from workbench import model as m
 from workbench.access import RULES, TABLE_OF, Rule
 from workbench.errors import (
@@ -717,41 +717,34 @@ class Workbench:
     def erase_citizen(self, citizen_id: str) -> None:
         """GDPR erasure: remove the citizen's personal data from every file; keep anonymous counts."""
         self._allow("erase_citizen")
-        from workbench import privacy
-
-        privacy.erase_citizen(self, citizen_id)
+        privacy.erase_citizen(self._store, self.actor, self._today(), citizen_id)
 
     def export_citizen(self, citizen_id: str) -> dict[str, Any]:
         """Access request: everything held about one citizen, as JSON-ready data."""
         self._allow("export_citizen")
-        from workbench import privacy
-
-        return privacy.export_citizen(self, citizen_id)
+        return privacy.export_citizen(self._store, self.actor, self._today(), citizen_id)
 
     def export_citizen_csv(self, citizen_id: str) -> str:
         """Access request as CSV (one row per field; spreadsheet formulas neutralised)."""
         self._allow("export_citizen_csv")
-        from workbench import privacy
+        return privacy.export_citizen_csv(self._store, self.actor, self._today(), citizen_id)
 
-        return privacy.export_citizen_csv(self, citizen_id)
+    def export_citizen_file(self, citizen_id: str, target: str | Path, fmt: str = "json") -> Path:
+        """Access request written to a file outside the data folder (json or csv; owner-only; never overwrites)."""
+        self._allow("export_citizen_file")
+        return privacy.write_export(self._store, self.actor, self._today(), citizen_id, Path(target), fmt)
 
     def backup(self, target: str | Path) -> Path:
         """Write a consistent copy of the store to one file."""
         self._allow("backup")
-        from workbench import admin
-
-        return admin.backup(self, Path(target))
+        return admin.backup(self._store, self.actor, Path(target))
 
     def restore(self, source: str | Path) -> int:
         """Replace the store with a backup, re-applying later erasures; returns how many."""
         self._allow("restore")
-        from workbench import admin
+        return admin.restore(self._store, self.actor, Path(source))
 
-        return admin.restore(self, Path(source))
-
-    def check(self) -> Any:
+    def check(self) -> admin.CheckReport:
         """Verify integrity; returns a ``CheckReport`` (counts and problems in plain words)."""
         self._allow("check")
-        from workbench import admin
-
-        return admin.check(self)
+        return admin.check(self._store, self._frames)

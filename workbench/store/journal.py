@@ -41,6 +41,7 @@ from filelock import FileLock, Timeout
 
 from workbench.errors import StoreError
 from workbench.schema import INDEXED, SCHEMA_VERSION, TABLES
+from workbench.store import migrations
 
 FORMAT = "brobygning-workbench"
 MARKER = "workbench.json"
@@ -195,9 +196,7 @@ class JournalStore:
             self._refresh()
             self._clean_strays()
             if found < SCHEMA_VERSION:
-                from workbench.store.migrations import migrate
-
-                migrate(self, found)
+                self._migrate(found)
 
     def _read_marker(self, marker: Path) -> dict[str, Any]:
         try:
@@ -239,6 +238,12 @@ class JournalStore:
                 self.root / MARKER,
                 json.dumps({"format": FORMAT, "schema_version": SCHEMA_VERSION}).encode(),
             )
+
+    def _migrate(self, found: int) -> None:
+        """Bring a store of schema ``found`` up to date, as one committed generation (lock held)."""
+        self.replace_all(lambda tables: migrations.migrate(tables, found, self.root), actor="migration")
+        self.set_schema_version(SCHEMA_VERSION)
+        migrations.done(self.root)
 
     def set_schema_version(self, version: int) -> None:
         """Record that the data directory now follows ``version`` (used by migrations)."""

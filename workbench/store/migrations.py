@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from workbench.errors import StoreError
 from workbench.schema import SCHEMA_VERSION
-
-if TYPE_CHECKING:
-    from workbench.store.journal import JournalStore
 
 Tables = dict[str, list[dict[str, Any]]]
 LEGACY_LEDGER = "erasures.json"
@@ -38,14 +35,16 @@ def _ledger_into_the_store(tables: Tables, root: Path) -> Tables:
 MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {1: _ledger_into_the_store}
 
 
-def migrate(store: JournalStore, found: int) -> None:
-    """Bring a store of schema ``found`` up to ``SCHEMA_VERSION`` (caller holds the lock)."""
-    tables = {name: frame for name, frame in store.export_tables().items()}
+def migrate(tables: Tables, found: int, root: Path) -> Tables:
+    """The tables of a store of schema ``found``, brought up to ``SCHEMA_VERSION`` (the store writes them)."""
     for version in range(found, SCHEMA_VERSION):
         step = MIGRATIONS.get(version)
         if step is None:
             raise StoreError("store.no_migration", found=version, supported=SCHEMA_VERSION)
-        tables = step(tables, store.root)
-    store.replace_all(tables, actor="migration")
-    store.set_schema_version(SCHEMA_VERSION)
-    (store.root / LEGACY_LEDGER).unlink(missing_ok=True)  # its entries are in the store now
+        tables = step(tables, root)
+    return tables
+
+
+def done(root: Path) -> None:
+    """After the migrated tables are written: what older versions kept beside them goes."""
+    (root / LEGACY_LEDGER).unlink(missing_ok=True)  # its entries are in the store now

@@ -9,6 +9,7 @@ write and every opening of a citizen's record is audited under their id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from workbench.i18n import set_language, t
 from workbench.service import Workbench
 from workbench.store import Store
 from workbench.ui.common import STYLE, Feedback, button, esc, guard
+from workbench.ui.context import TabContext
 
 log = logging.getLogger("workbench.ui")
 
@@ -73,8 +75,9 @@ class CoordinatorApp:
             from workbench.ui.overview import OverviewTab
             from workbench.ui.volunteers import VolunteersTab
 
-            kinds: dict[str, Any] = {"overview": OverviewTab, "volunteers": VolunteersTab, "intake": IntakeTab,
-                                     "case": CaseTab, "communities": CommunitiesTab}
+            kinds: dict[str, Callable[[TabContext], Tab]] = {
+                "overview": OverviewTab, "volunteers": VolunteersTab, "intake": IntakeTab, "case": CaseTab,
+                "communities": CommunitiesTab}
             built = self._built[key] = kinds[key](self)
             self.tabs.children[self.TAB_KEYS.index(key)].children = [built.widget]
         return built
@@ -114,6 +117,11 @@ class CoordinatorApp:
         """Show one case on the case tab."""
         self.case.show(case_id)
         self.tabs.selected_index = self.TAB_KEYS.index("case")
+
+    def show_volunteer(self, volunteer_id: str) -> None:
+        """Show one brobygger of this site on the brobyggere tab."""
+        self.volunteers.open_volunteer(volunteer_id)
+        self.tabs.selected_index = self.TAB_KEYS.index("volunteers")
 
     def own(self, table: str, doc_id: str, not_found: str) -> dict[str, Any]:
         """A case, brobygger or community of this site, re-checked on the server (a page visitor can send any id).

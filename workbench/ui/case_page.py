@@ -46,7 +46,7 @@ from workbench.ui.common import (
 from workbench.workflow import EventKind
 
 if TYPE_CHECKING:
-    from workbench.ui.app import CoordinatorApp
+    from workbench.ui.context import TabContext
 
 SEARCH_PAGE = 10
 _HIDDEN_STEPS = {EventKind.referral_received, EventKind.measure_recorded}
@@ -82,7 +82,7 @@ class StepForm:
 class CaseTab:
     """Find a case and work on it."""
 
-    def __init__(self, app: CoordinatorApp) -> None:
+    def __init__(self, app: TabContext) -> None:
         self.app = app
         self.case_id: str | None = None
         self.citizen: dict[str, Any] = {}  # the shown case's citizen, read (and audited) when the case is opened

@@ -333,3 +333,30 @@ def lookup(options: Mapping[Any, Any], value: Any, field: str) -> Any:
     if value not in options:
         raise InvalidInput("input.choice", field=field)
     return options[value]
+
+
+class CheckGroup(widgets.GridBox):
+    """Checkboxes for a multiple choice; ``value`` is the tuple of chosen codes, in the offered order.
+
+    ``css_prefix``: each box gets the class ``<prefix>-<code>`` (for tests and styling).
+    """
+
+    def __init__(self, options: Sequence[tuple[str, str]], *, css_prefix: str = "", columns: int = 2) -> None:
+        self.boxes: dict[str, widgets.Checkbox] = {}
+        for label, code in options:
+            box = widgets.Checkbox(value=False, description=label, indent=False, layout=widgets.Layout(width="auto"))
+            if css_prefix:
+                box.add_class(f"{css_prefix}-{code}")
+            self.boxes[code] = box
+        super().__init__(list(self.boxes.values()), layout=widgets.Layout(
+            grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", grid_gap="0 12px"))
+
+    @property
+    def value(self) -> tuple[str, ...]:
+        return tuple(code for code, box in self.boxes.items() if box.value)
+
+    @value.setter
+    def value(self, chosen: Iterable[str]) -> None:
+        wanted = set(chosen)
+        for code, box in self.boxes.items():
+            box.value = code in wanted

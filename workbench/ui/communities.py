@@ -20,6 +20,7 @@ from workbench.errors import InvalidInput, StaleEdit
 from workbench.i18n import t
 from workbench.text import danish_sort_key, search_text
 from workbench.ui.common import (
+    CheckGroup,
     Feedback,
     Field,
     Form,
@@ -42,7 +43,7 @@ from workbench.ui.common import (
 
 if TYPE_CHECKING:
     from workbench.service import Workbench
-    from workbench.ui.app import CoordinatorApp
+    from workbench.ui.context import TabContext
 
 PREVIEW_LIMIT = 100
 """At most this many rows of each import table are shown."""
@@ -79,26 +80,6 @@ def upload_content(value: Any) -> tuple[str, bytes]:
         raise InvalidInput("import.too_large", field="upload", max_mb=ci.MAX_BYTES // (1024 * 1024))
     data = content.tobytes() if isinstance(content, memoryview) else bytes(content)
     return str(item["name"]), data
-
-
-class CheckGroup(widgets.GridBox):
-    """Checkboxes for a multiple choice; ``value`` is the tuple of chosen codes, in offered order."""
-
-    def __init__(self, options: Sequence[tuple[str, str]], columns: int = 2) -> None:
-        super().__init__(layout=widgets.Layout(grid_template_columns=" ".join(["1fr"] * columns)))
-        self.boxes = {code: widgets.Checkbox(value=False, description=label, indent=False)
-                      for label, code in options}
-        self.children = tuple(self.boxes.values())
-
-    @property
-    def value(self) -> tuple[str, ...]:
-        return tuple(code for code, box in self.boxes.items() if box.value)
-
-    @value.setter
-    def value(self, chosen: Iterable[str]) -> None:
-        wanted = set(chosen)
-        for code, box in self.boxes.items():
-            box.value = code in wanted
 
 
 class ScheduleEditor:
@@ -192,7 +173,7 @@ class CommunitiesTab:
 
     TEXT_FIELDS = ("name", "organiser", "postal_code", "description", "accessibility", "cost", "contact", "source")
 
-    def __init__(self, app: CoordinatorApp) -> None:
+    def __init__(self, app: TabContext) -> None:
         self.app = app
         self.current: dict[str, Any] | None = None
         """The community in the form as it was loaded (its version guards the next edit); None for a new one."""

@@ -20,6 +20,7 @@ from workbench import model as m
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.i18n import t
 from workbench.ui.common import (
+    CheckGroup,
     Feedback,
     Field,
     Form,
@@ -41,7 +42,7 @@ from workbench.ui.common import (
 )
 
 if TYPE_CHECKING:
-    from workbench.ui.app import CoordinatorApp
+    from workbench.ui.context import TabContext
 
 log = logging.getLogger("workbench.ui")
 
@@ -51,28 +52,6 @@ REFERRAL_FIELDS = ("referral_source", "referred_on", "note")
 CONSENT_FIELDS = tuple(f"consent_{p.value}" for p in m.Purpose)
 # service field names -> the field of this form that shows the error
 FIELD_ALIASES = {"consents": "consent_case_work", "on": "referred_on", "text": "note"}
-
-
-class CheckGroup(widgets.GridBox):
-    """A set of labelled checkboxes; ``value`` is the list of values ticked, in the offered order."""
-
-    def __init__(self, options: Sequence[tuple[str, str]], css_prefix: str, columns: int = 4) -> None:
-        self.boxes: dict[str, widgets.Checkbox] = {}
-        for label, value in options:
-            box = widgets.Checkbox(value=False, description=label, indent=False, layout=widgets.Layout(width="auto"))
-            box.add_class(f"{css_prefix}-{value}")
-            self.boxes[value] = box
-        super().__init__(list(self.boxes.values()), layout=widgets.Layout(
-            grid_template_columns=f"repeat({columns}, auto)", grid_gap="0 12px"))
-
-    @property
-    def value(self) -> list[str]:
-        return [value for value, box in self.boxes.items() if box.value]
-
-    @value.setter
-    def value(self, chosen: Sequence[str]) -> None:
-        for value, box in self.boxes.items():
-            box.value = value in chosen
 
 
 class Questionnaire(widgets.VBox):
@@ -138,7 +117,7 @@ class Questionnaire(widgets.VBox):
 class IntakeTab:
     """Register a referred citizen and open the case, with consent and optional baseline measures."""
 
-    def __init__(self, app: CoordinatorApp) -> None:
+    def __init__(self, app: TabContext) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-intake-feedback")
@@ -149,7 +128,7 @@ class IntakeTab:
         self.source_options: dict[str, str | None] = {"": None, **{v: v for _, v in sources}}
         modes = enum_options("mode", m.AdministrationMode)
         self.mode_options = {v: v for _, v in modes}
-        self.needs = CheckGroup(enum_options("target_group", m.TargetGroup), "wb-intake-need")
+        self.needs = CheckGroup(enum_options("target_group", m.TargetGroup), css_prefix="wb-intake-need", columns=4)
         self.ucla3 = Questionnaire("ucla3", instruments.UCLA3_ITEMS, instruments.UCLA3_LOW, instruments.UCLA3_HIGH)
         self.swemwbs = Questionnaire("swemwbs", instruments.SWEMWBS_ITEMS, instruments.SWEMWBS_LOW,
                                      instruments.SWEMWBS_HIGH, footer=instruments.SWEMWBS_COPYRIGHT)
@@ -238,7 +217,7 @@ class IntakeTab:
         for name in CONSENT_FIELDS:
             self.form[name].control.value = False
         self.form["mode"].control.value = m.AdministrationMode.self_completed.value
-        self.needs.value = []
+        self.needs.value = ()
         for questionnaire in self.questionnaires:
             questionnaire.clear()
         self.form.clear_errors()
@@ -281,7 +260,7 @@ class IntakeTab:
             citizen["languages"] = languages
         citizen["interests"] = split_labels(form.value("interests"))
         if consents[m.Purpose.case_work]:
-            citizen["needs"] = self.needs.value  # special-category data: only with consent to case work
+            citizen["needs"] = list(self.needs.value)  # special-category data: only with consent to case work
         source = lookup(self.source_options, form.value("referral_source"), "referral_source")
         if source is None:
             raise InvalidInput("input.required", field="referral_source")

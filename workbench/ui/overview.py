@@ -27,7 +27,7 @@ from workbench.ui.common import (
 from workbench.workflow import Status
 
 if TYPE_CHECKING:
-    from workbench.ui.app import CoordinatorApp
+    from workbench.ui.context import TabContext
 
 FOLLOW_UP_DAYS = {4: 28, 12: 84}
 DUE_WITHIN_DAYS = 7
@@ -90,7 +90,7 @@ def worklists(frames: Frames, site: str, today: date) -> Worklists:
 class OverviewTab:
     """Lists of what needs the coordinator today; each row opens the case."""
 
-    def __init__(self, app: CoordinatorApp) -> None:
+    def __init__(self, app: TabContext) -> None:
         self.app = app
         self.feedback = Feedback()
         self.body = widgets.VBox()
@@ -157,8 +157,4 @@ class OverviewTab:
         return fmt_date(due_on)
 
     def _open_volunteer(self, volunteer_id: str) -> None:
-        self.app.own("volunteers", volunteer_id, "volunteer.not_found")
-        show = getattr(self.app.volunteers, "show", None)
-        if callable(show):
-            show(volunteer_id)
-        self.app.tabs.selected_index = self.app.TAB_KEYS.index("volunteers")
+        self.app.show_volunteer(volunteer_id)

@@ -41,7 +41,7 @@ from workbench.ui.common import (
 )
 
 if TYPE_CHECKING:
-    from workbench.ui.app import CoordinatorApp
+    from workbench.ui.context import TabContext
 
 DEFAULT_LANGUAGES = "da"
 DEFAULT_CAPACITY = 3
@@ -80,7 +80,7 @@ class AvailabilityGrid(widgets.GridBox):
 class VolunteersTab:
     """Brobyggere of the coordinator's site: a searchable list and one form to register or edit."""
 
-    def __init__(self, app: CoordinatorApp) -> None:
+    def __init__(self, app: TabContext) -> None:
         self.app = app
         self.feedback = Feedback()
         self.feedback.add_class("wb-volunteer-feedback")

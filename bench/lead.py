@@ -27,7 +27,7 @@ t0 = time.perf_counter()
 import workbench
 from workbench.demo import loader
 import workbench.ui.lead as lead
-from workbench import charts
+from workbench.reporting import charts
 imports = time.perf_counter() - t0
 t0 = time.perf_counter(); lead.enable_offline_charts(); bundle = time.perf_counter() - t0
 t0 = time.perf_counter()

@@ -19,8 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from workbench import frames
-from workbench.matching import rank_communities, rank_volunteers
+from workbench.reporting import frames
+from workbench.reporting.matching import rank_communities, rank_volunteers
 
 RUNS = 50
 WARM_UP = 3

@@ -35,7 +35,7 @@ def pct(values, p):
 
 if mode == "frames":
     t_import = time.perf_counter()
-    import workbench.frames, workbench.service  # noqa: E401 - the package imports lazily
+    import workbench.reporting.frames, workbench.service  # noqa: E401 - the package imports lazily
     imports = time.perf_counter() - t_import
     t0 = time.perf_counter()
     wb = workbench.open(data, user=loader())
@@ -43,7 +43,7 @@ if mode == "frames":
     total = time.perf_counter() - t0
     snap = json.loads((data / "CURRENT").read_text())["generation"]
     events_file = data / f"snapshot-{snap:06d}" / "events.ndjson"
-    from workbench.schema import TABLES
+    from workbench.store.schema import TABLES
     t1 = time.perf_counter()
     pl.read_ndjson(events_file, schema=TABLES["events"].schema)
     ref = time.perf_counter() - t1

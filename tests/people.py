@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.users import User, make_user
+from workbench.service.users import User, make_user
 
 TEST_SITES = ("ODE", "AAR", "AAL", "ESB", "KGE", "SVE")
 

@@ -1,7 +1,7 @@
 """Who may do what: every role × every public service method × own site / another site.
 
 The matrix is generated from the service's public methods, so a new method without a rule in
-``workbench.access.RULES`` (and an example call here) fails the test. A refusal raises
+``workbench.service.access.RULES`` (and an example call here) fails the test. A refusal raises
 ``NotAllowed``, writes one audit record naming the user, and changes nothing else.
 """
 
@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench import users
-from workbench.access import RULES
 from workbench.errors import NotAllowed, WorkbenchError
-from workbench.service import Workbench
-from workbench.users import Role
+from workbench.service import Workbench, users
+from workbench.service.access import RULES
+from workbench.service.users import Role
 
 TODAY = date(2026, 5, 1)
 PEOPLE = {
@@ -204,7 +203,7 @@ def test_a_coordinators_frames_and_lists_hold_only_their_own_sites(
 
 def test_the_leads_frames_hold_every_site_and_no_personal_column(
         template: tuple[Path, dict[str, dict[str, str]]]) -> None:
-    from workbench.frames import PERSONAL_COLUMNS
+    from workbench.reporting.frames import PERSONAL_COLUMNS
 
     root, _ = template
     lars = workbench.open(root, user="lars", today=lambda: TODAY)

@@ -21,11 +21,10 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import analysis as a
-from workbench import frames as fr
 from workbench.demo import generate
-from workbench.service import Workbench
-from workbench.suppression import (
+from workbench.reporting import analysis as a
+from workbench.reporting import frames as fr
+from workbench.reporting.suppression import (
     HIDDEN_LABEL,
     NO_RATE_LABEL,
     PUBLICATION,
@@ -33,6 +32,7 @@ from workbench.suppression import (
     SuppressionPolicy,
     is_small,
 )
+from workbench.service import Workbench
 
 TODAY = date(2026, 9, 30)
 OPEN = SuppressionPolicy(1)  # counts below 1 are suppressed: none; for checking the arithmetic

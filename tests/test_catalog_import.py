@@ -8,11 +8,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from workbench import catalog_import as ci
 from workbench import i18n
 from workbench.errors import InvalidInput
 from workbench.i18n import t
 from workbench.service import Workbench
+from workbench.service import catalog_import as ci
 
 SAMPLE = Path(__file__).resolve().parents[1] / "docs" / "fællesskaber-eksempel.csv"
 HEADER = "navn;arrangør;type;postnummer;ugedage/tider;målgrupper"

@@ -18,10 +18,10 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import analysis as a
-from workbench import charts as c
+from workbench.reporting import analysis as a
+from workbench.reporting import charts as c
+from workbench.reporting.suppression import STANDARD, SuppressionPolicy
 from workbench.service import Workbench
-from workbench.suppression import STANDARD, SuppressionPolicy
 
 TODAY = date(2026, 9, 30)
 CONSENTS = [{"purpose": "case_work", "given": True}, {"purpose": "follow_up_contact", "given": True}]

@@ -12,7 +12,7 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import users
+from workbench.service import users
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ from polars.testing import assert_frame_equal
 import workbench
 from workbench import demo
 from workbench.demo import DemoSummary, generate
+from workbench.domain.text import contains_cpr
+from workbench.domain.workflow import Status
 from workbench.service import Workbench
-from workbench.text import contains_cpr
-from workbench.workflow import Status
 
 # A fixed "today" keeps the data identical whichever day the suite runs.
 TODAY = date(2026, 6, 1)

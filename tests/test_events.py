@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench import events
+from workbench.domain import events
+from workbench.domain.workflow import EventKind
 from workbench.service import Workbench
-from workbench.workflow import EventKind
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import frames
+from workbench.reporting import frames
 from workbench.service import Workbench
 
 FRAME_SCHEMAS = {

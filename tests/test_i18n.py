@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from workbench import i18n
+from workbench.domain.workflow import EventKind, Status
 from workbench.errors import InvalidInput
-from workbench.workflow import EventKind, Status
 
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 KEY_IN_CODE = re.compile(r"""(?:InvalidInput|NotFound|WorkflowRefused|ConsentMissing|StaleEdit|StoreError|\bt)\(\s*f?["']([a-z_]+\.[a-z_0-9.]+)["']""")
@@ -63,7 +63,7 @@ def test_unknown_language_is_refused() -> None:
 
 
 def test_every_match_reason_has_a_message() -> None:
-    from workbench.matching import MATCH_REASON_KEYS
+    from workbench.reporting.matching import MATCH_REASON_KEYS
 
     for lang in i18n.LANGUAGES:
         assert all(f"match.{key}" in i18n.catalog(lang) for key in MATCH_REASON_KEYS)
@@ -81,8 +81,8 @@ def test_no_key_is_defined_in_two_catalog_files() -> None:
 
 
 def test_every_enum_value_has_a_label() -> None:
-    from workbench import model as m
-    from workbench.frames import AGE_GROUPS
+    from workbench.domain import model as m
+    from workbench.reporting.frames import AGE_GROUPS
 
     enums = {"volunteer_status": m.VolunteerStatus, "recruitment": m.Recruitment,
              "referral_source": m.ReferralSource, "purpose": m.Purpose, "target_group": m.TargetGroup,

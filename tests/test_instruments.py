@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench import instruments as ins
+from workbench.domain import instruments as ins
 from workbench.errors import InvalidInput
 
 # --- worked examples --------------------------------------------------------------

@@ -16,8 +16,8 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import matching
-from workbench.matching import MATCH_REASON_KEYS, rank_communities, rank_volunteers
+from workbench.reporting import matching
+from workbench.reporting.matching import MATCH_REASON_KEYS, rank_communities, rank_volunteers
 from workbench.service import Workbench
 
 TODAY = date(2026, 5, 1)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench import instruments, users
-from workbench.service import Workbench
-from workbench.text import contains_cpr, danish_sorted, danish_sorted_by, search_text
+from workbench.domain import instruments
+from workbench.domain.text import contains_cpr, danish_sorted, danish_sorted_by, search_text
+from workbench.service import Workbench, users
 
 NBSP, MINUS, FIGURE_DASH, NARROW_NBSP, EM_DASH, SOFT_HYPHEN = "\u00a0", "\u2212", "\u2012", "\u202f", "\u2014", "\u00ad"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import workbench
-from workbench import serve, users
+from workbench import serve
 from workbench.errors import InvalidInput, WorkbenchError
+from workbench.service import users
 
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
 
@@ -126,7 +127,7 @@ def test_dashboards_folder_holds_the_coordinator_notebook() -> None:
     notebook = json.loads((serve.dashboards_dir() / serve.NOTEBOOK).read_text("utf-8"))
     code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
     assert all(c["cell_type"] == "code" for c in notebook["cells"])  # markdown would show on the page
-    assert "import workbench.ui.app" in code[0]
+    assert "import workbench.ui.signin" in code[0]
     assert code[-1].index("wait_for_request()") < code[-1].index("coordinator_app()")
     assert code[-1].rstrip().endswith("coordinator_app()")
     assert all(not c.get("outputs") for c in notebook["cells"])

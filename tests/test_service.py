@@ -16,8 +16,8 @@ import pytest
 from people import staff
 
 import workbench
+from workbench.domain.text import danish_sort_key, danish_sorted
 from workbench.service import Workbench
-from workbench.text import danish_sort_key, danish_sorted
 
 TODAY = date(2026, 5, 1)
 CONSENTS = [{"purpose": "case_work", "given": True}, {"purpose": "follow_up_contact", "given": True}]

@@ -35,8 +35,8 @@ from people import staff
 
 import workbench
 from workbench.errors import StoreError
-from workbench.schema import SCHEMA_VERSION, TABLES
 from workbench.store import JournalStore, journal
+from workbench.store.schema import SCHEMA_VERSION, TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "ODE"

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from workbench.suppression import (
+from workbench.reporting.suppression import (
     HIDDEN_LABEL,
     NO_RATE_LABEL,
     PUBLICATION,

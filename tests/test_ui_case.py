@@ -12,8 +12,8 @@ from widget_tree import walk
 
 import workbench
 from workbench.service import Workbench
-from workbench.ui.app import CoordinatorApp
-from workbench.ui.overview import worklists
+from workbench.ui.coordinator.app import CoordinatorApp
+from workbench.ui.coordinator.overview import worklists
 
 TODAY = date(2026, 6, 1)
 EVIL = "<img src=x onerror=alert(1)>"

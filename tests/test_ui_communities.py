@@ -18,9 +18,9 @@ from widget_tree import html_of, listed_rows, walk
 import workbench
 from workbench.i18n import t
 from workbench.service import Workbench
-from workbench.ui.app import CoordinatorApp
-from workbench.ui.common import esc, fmt_date
-from workbench.ui.communities import CommunitiesTab
+from workbench.ui.coordinator.app import CoordinatorApp
+from workbench.ui.coordinator.communities import CommunitiesTab
+from workbench.ui.widgets import esc, fmt_date
 
 XSS = "<img src=x onerror=alert(1)>"
 SAMPLE = Path(__file__).resolve().parents[1] / "docs" / "fællesskaber-eksempel.csv"
@@ -471,7 +471,7 @@ def test_no_file_chosen(tab: CommunitiesTab) -> None:
 
 
 def test_ipywidgets_7_upload_value_is_understood() -> None:
-    from workbench.ui.communities import upload_content
+    from workbench.ui.coordinator.communities import upload_content
 
     assert upload_content({"a.csv": {"metadata": {"name": "a.csv", "size": 3}, "content": b"abc"}}) == ("a.csv", b"abc")
     assert upload_content(({"name": "b.CSV", "content": memoryview(b"xyz")},)) == ("b.CSV", b"xyz")

@@ -19,11 +19,12 @@ from people import staff
 from widget_tree import html_of
 
 import workbench
-from workbench import i18n, instruments
+from workbench import i18n
+from workbench.domain import instruments
 from workbench.i18n import t
 from workbench.service import Workbench
-from workbench.ui.app import CoordinatorApp
-from workbench.ui.intake import IntakeTab
+from workbench.ui.coordinator.app import CoordinatorApp
+from workbench.ui.coordinator.intake import IntakeTab
 
 TODAY = date(2026, 5, 1)
 XSS = "<img src=x onerror=alert(1)>"

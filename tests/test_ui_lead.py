@@ -20,11 +20,11 @@ import pytest
 from people import staff
 
 import workbench
-from workbench import demo, i18n, users
-from workbench.charts import SITE_PICK
+from workbench import demo, i18n
+from workbench.domain.instruments import SWEMWBS_COPYRIGHT
 from workbench.i18n import t
-from workbench.instruments import SWEMWBS_COPYRIGHT
-from workbench.service import Workbench
+from workbench.reporting.charts import SITE_PICK
+from workbench.service import Workbench, users
 from workbench.ui.lead import VIEWS, LeadApp, lead_app
 
 TODAY = date(2026, 5, 1)

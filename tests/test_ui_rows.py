@@ -6,7 +6,7 @@ import ipywidgets as widgets
 from widget_tree import html_of, listed_rows, walk
 
 from workbench.i18n import t
-from workbench.ui.common import RowList
+from workbench.ui.widgets import RowList
 
 XSS = "<img src=x onerror=alert(1)>"
 

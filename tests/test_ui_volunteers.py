@@ -19,11 +19,11 @@ from widget_tree import html_of, listed_rows, walk
 
 import workbench
 from workbench import i18n
+from workbench.domain.text import danish_sort_key
 from workbench.i18n import t
 from workbench.service import Workbench
-from workbench.text import danish_sort_key
-from workbench.ui.app import CoordinatorApp
-from workbench.ui.volunteers import VolunteersTab
+from workbench.ui.coordinator.app import CoordinatorApp
+from workbench.ui.coordinator.volunteers import VolunteersTab
 
 TODAY = date(2026, 5, 1)
 XSS = "<img src=x onerror=alert(1)>"

@@ -12,9 +12,9 @@ from people import staff
 from test_cli import cli
 
 import workbench
-from workbench import users
 from workbench.errors import InvalidInput, StoreError
 from workbench.i18n import t
+from workbench.service import users
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_a_page_acts_as_the_signed_in_user_or_says_why_not(tmp_path: Path, monke
     import ipywidgets as widgets
     from widget_tree import html_of
 
-    from workbench.ui.app import coordinator_app
+    from workbench.ui.coordinator.app import coordinator_app
     from workbench.ui.lead import lead_app
 
     root = tmp_path / "data"

@@ -17,9 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import workbench
-from workbench import frames
-from workbench.service import Workbench
-from workbench.workflow import (
+from workbench.domain.workflow import (
     ALLOWED,
     FOLLOW_UP_WEEKS,
     CaseState,
@@ -29,6 +27,8 @@ from workbench.workflow import (
     check,
     replay,
 )
+from workbench.reporting import frames
+from workbench.service import Workbench
 
 K = EventKind
 S = Status

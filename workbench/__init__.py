@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import (
     ConsentMissing,
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from workbench.service import Workbench
-    from workbench.users import User
+    from workbench.service.users import User
 
 __all__ = [
     "ConsentMissing", "InvalidInput", "NotAllowed", "NotFound", "StaleEdit", "StoreError", "WorkbenchError",
-    "WorkflowRefused", "init", "open",
+    "WorkflowRefused", "init", "open", "preheat",
 ]
 
 
@@ -47,14 +47,33 @@ def open(
     the signed-in user (``JUPYTERHUB_USER``, ``WORKBENCH_USER``), else the only user there is.
     Every call is checked against the user's roles and sites. There is no handle without a user.
     """
-    from workbench import config, users
-    from workbench.service import Workbench
+    from workbench import config
+    from workbench.service import Workbench, users
     from workbench.store import JournalStore
 
     root = config.data_dir(path)
-    store = JournalStore(root, create=create)
+    store = _preheated.pop(root, None) or JournalStore(root, create=create)
     _migrate_users(root)
     return Workbench(store, users.resolve(root, user), today=today)
+
+
+_preheated: dict[os.PathLike[str], Any] = {}
+
+
+def preheat(path: str | os.PathLike[str] | None = None) -> None:
+    """Open the data directory and build its frames before anyone signs in (a preheated page kernel).
+
+    No handle is made: the next ``open`` of the directory, for the user who signs in, uses the store
+    opened here (and catches up with whatever other processes wrote meanwhile).
+    """
+    from workbench import config
+    from workbench.reporting.frames import Frames
+    from workbench.store import JournalStore
+
+    root = config.data_dir(path)
+    store = JournalStore(root)
+    Frames(store).all()
+    _preheated[root] = store
 
 
 def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
@@ -72,8 +91,9 @@ def _migrate_users(root: os.PathLike[str]) -> None:
     import logging
     from pathlib import Path
 
-    from workbench import config, users
+    from workbench import config
     from workbench.i18n import t
+    from workbench.service import users
 
     made = users.migrate_config(Path(root), config.user_config(Path(root)))
     if made:

@@ -94,7 +94,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             return 2
         from workbench.config import data_dir
         from workbench.demo import LOADER, ensure_demo_users
-        from workbench.users import path as users_path
+        from workbench.service.users import path as users_path
 
         workbench.init(args.data)
         if made := ensure_demo_users(data_dir(args.data)):
@@ -143,8 +143,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def _users(args: argparse.Namespace) -> int:
     """``workbench users …``: list, add, remove, set-role (no store is opened or created)."""
-    from workbench import users
     from workbench.config import data_dir
+    from workbench.service import users
 
     root = data_dir(args.data)
     if args.action == "list":

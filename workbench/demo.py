@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench import model as m
+from workbench.domain import model as m
 
 if TYPE_CHECKING:
     from workbench.service import Workbench
@@ -910,7 +910,7 @@ LOADER = "demo.indlaesning"
 def demo_users() -> list[Any]:
     """The demo's named users: a coordinator at Odense and one at Aarhus, the project lead, an
     administrator, and the loader of the demo data (administrator and coordinator of every site)."""
-    from workbench.users import Role, make_user
+    from workbench.service.users import Role, make_user
 
     return [
         make_user(id=LOADER, name="Demo Dataindlæsning", roles=(Role.admin, Role.coordinator),
@@ -929,7 +929,7 @@ def loader() -> Any:
 
 def ensure_demo_users(root: Path) -> list[Any]:
     """Write the demo users when the data directory has no ``users.toml`` yet; the users written."""
-    from workbench import users
+    from workbench.service import users
 
     if users.path(root).exists():
         return []

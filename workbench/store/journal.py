@@ -40,8 +40,8 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from workbench.errors import StoreError
-from workbench.schema import INDEXED, SCHEMA_VERSION, TABLES
 from workbench.store import migrations
+from workbench.store.schema import INDEXED, SCHEMA_VERSION, TABLES
 
 FORMAT = "brobygning-workbench"
 MARKER = "workbench.json"

@@ -1,6 +1,6 @@
 """Schema migrations: one function per version step, applied in order under the write lock.
 
-To change the stored shape: raise ``SCHEMA_VERSION`` in ``workbench.schema`` and add
+To change the stored shape: raise ``SCHEMA_VERSION`` in ``workbench.store.schema`` and add
 ``MIGRATIONS[old] = fn`` that rewrites the tables of version ``old`` into ``old + 1`` (given the
 data folder, for what version ``old`` kept beside the tables).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import StoreError
-from workbench.schema import SCHEMA_VERSION
+from workbench.store.schema import SCHEMA_VERSION
 
 Tables = dict[str, list[dict[str, Any]]]
 LEGACY_LEDGER = "erasures.json"

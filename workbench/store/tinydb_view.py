@@ -16,8 +16,8 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from workbench.errors import StoreError
-from workbench.schema import TABLES
 from workbench.store.journal import JournalStore, strip_none
+from workbench.store.schema import TABLES
 
 
 class JournalStorage(Storage):

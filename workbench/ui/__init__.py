@@ -7,6 +7,6 @@ from typing import Any
 
 def coordinator_app(data: str | None = None) -> Any:
     """The coordinator dashboard (imported lazily so ``import workbench.ui`` stays cheap)."""
-    from workbench.ui.app import coordinator_app as build
+    from workbench.ui.coordinator.app import coordinator_app as build
 
     return build(data)

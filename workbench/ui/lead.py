@@ -4,7 +4,7 @@
 ``config.json``'s ``lead_name`` (else its ``user_name``, until users and roles arrive); every
 site is visible.
 
-Charts come from ``workbench.charts`` (built on ``workbench.analysis``'s aggregated,
+Charts come from ``workbench.reporting.charts`` (built on ``workbench.reporting.analysis``'s aggregated,
 suppressed tables): no row-level data reaches the page. The funnel is an Altair
 ``JupyterChart`` (its JavaScript bundled offline from vl-convert, no CDN): a click on a
 site's bar narrows every other chart to that site, re-checked and re-suppressed on the
@@ -28,16 +28,18 @@ import altair as alt
 import ipywidgets as widgets
 from altair.utils.selection import PointSelection
 
-from workbench import analysis, charts, config
-from workbench import frames as fr
-from workbench import model as m
+from workbench import config
+from workbench.domain import model as m
+from workbench.domain.instruments import SWEMWBS_COPYRIGHT
+from workbench.domain.text import danish_sorted_by
 from workbench.errors import InvalidInput
 from workbench.i18n import t
-from workbench.instruments import SWEMWBS_COPYRIGHT
+from workbench.reporting import analysis, charts
+from workbench.reporting import frames as fr
+from workbench.reporting.suppression import policy_from_name
 from workbench.service import Workbench
-from workbench.suppression import policy_from_name
-from workbench.text import danish_sorted_by
-from workbench.ui.common import (
+from workbench.ui.signin import signed_in
+from workbench.ui.widgets import (
     STYLE,
     Feedback,
     Field,
@@ -409,11 +411,9 @@ def _download_link(path: Path, label: str) -> str:
 def lead_app(data: str | None = None) -> widgets.Widget:
     """Build the dashboard of the signed-in project lead (every site, aggregated figures only)."""
     from workbench.serving.kernel import harden
-    from workbench.ui import app as coordinator
 
     harden()
-    root = config.data_dir(data)
-    handle = coordinator.signed_in(root, "lead", coordinator._prepared.pop(str(root), None))
+    handle = signed_in(config.data_dir(data), "lead")
     if isinstance(handle, widgets.Widget):
         return handle
     return LeadApp(handle).widget

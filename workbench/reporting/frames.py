@@ -3,7 +3,7 @@
 Each frame's schema is a constant below (and in the README); ``tests/test_frames.py``
 holds the frames to them. Fixed categories are ``pl.Enum``. A case's status and
 milestones are derived here from its events, vectorised over all cases at once, by
-the same rules as ``workbench.workflow.replay``. Frames are cached until the store
+the same rules as ``workbench.domain.workflow.replay``. Frames are cached until the store
 changes.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
-from workbench import model as m
+from workbench.domain import model as m
+from workbench.domain.workflow import EventKind, Status
 from workbench.store import Store
-from workbench.workflow import EventKind, Status
 
 AGE_GROUPS = ("youth", "adult", "elderly", "unknown")
 """youth: under 30, adult: 30–64, elderly: 65 and over, at the year of referral."""

@@ -1,7 +1,7 @@
-"""The project lead's charts: Altair specs built from ``workbench.analysis`` tables.
+"""The project lead's charts: Altair specs built from ``workbench.reporting.analysis`` tables.
 
 Every builder takes an analysis table (already aggregated and suppressed, see
-``workbench.suppression``) and returns an Altair chart whose data are *inlined*
+``workbench.reporting.suppression``) and returns an Altair chart whose data are *inlined*
 (``alt.Data(values=...)``): the spec holds only the aggregated rows, never case data.
 
 Suppressed counts are null in those tables: lines and bars show a gap there, and a text
@@ -9,7 +9,7 @@ mark at the baseline (and every tooltip) shows the cell's label ("<5", ".."), ne
 hidden number. Titles and axis labels come from the message catalog (``charts.*`` keys),
 Danish by default; pass ``lang="en"`` for English.
 
-    from workbench import analysis, charts
+    from workbench.reporting import analysis, charts
     spec = charts.funnel_chart(analysis.funnel(wb.frames)).to_dict()
     charts.to_svg(charts.funnel_chart(...))
 

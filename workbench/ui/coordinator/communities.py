@@ -3,7 +3,7 @@
 The list shows the site's own communities and those shared by every site (no site).
 Every change goes through the service; an edit carries the version it was made on, so a
 change someone else saved in the meantime is refused and the form shows the newest data.
-A CSV file can be previewed and imported (``workbench.catalog_import`` holds the logic).
+A CSV file can be previewed and imported (``workbench.service.catalog_import`` holds the logic).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import polars as pl
 
-from workbench import catalog_import as ci
-from workbench import model as m
+from workbench.domain import model as m
+from workbench.domain.text import danish_sort_key, search_text
 from workbench.errors import InvalidInput, StaleEdit
 from workbench.i18n import t
-from workbench.text import danish_sort_key, search_text
-from workbench.ui.common import (
+from workbench.service import catalog_import as ci
+from workbench.ui.widgets import (
     CheckGroup,
     Feedback,
     Field,
@@ -43,7 +43,7 @@ from workbench.ui.common import (
 
 if TYPE_CHECKING:
     from workbench.service import Workbench
-    from workbench.ui.context import TabContext
+    from workbench.ui.coordinator.context import TabContext
 
 PREVIEW_LIMIT = 100
 """At most this many rows of each import table are shown."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.users import Role
+from workbench.service.users import Role
 
 C, L, A, LAB, R = Role.coordinator, Role.lead, Role.admin, Role.lab, Role.researcher
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import polars as pl
 
-from workbench import frames
-from workbench.text import normalise
+from workbench.domain.text import normalise
+from workbench.reporting import frames
 
 # -- weights (points added to ``score``) -----------------------------------------------------------
 

@@ -7,8 +7,8 @@ last). No row-level data leaves this module: every count of people passes
 ``suppress_counts`` first, every rate ``rate_columns`` and every mean ``mean_allowed``.
 
     import workbench
-    from workbench import analysis
-    from workbench.suppression import STANDARD
+    from workbench.reporting import analysis
+    from workbench.reporting.suppression import STANDARD
 
     wb = workbench.open()
     f = analysis.Filters(sites=("ODE", "AAR"), age_groups=("youth",))
@@ -17,7 +17,7 @@ last). No row-level data leaves this module: every count of people passes
 A count column ``c`` always comes with ``c_label`` (the shown number, "<5", ".." or "") and
 ``c_suppressed``; a rate ``r`` (0..1) with ``r_label`` ("65 %", "<5", "..", "–").
 
-Tables that share margins are protected together (see ``workbench.suppression``):
+Tables that share margins are protected together (see ``workbench.reporting.suppression``):
 
 - For each dated step (referred, conversation, escorted, lasting at 12 weeks, closed) one
   *joint table* holds the cells per site and month, the cumulative count per site within
@@ -41,7 +41,7 @@ Tables that share margins are protected together (see ``workbench.suppression``)
 
 Filters select cases (``Filters.apply_filters``); measures and follow-ups follow their
 cases. The volunteer tables follow the site filter only. Refuse a filter setting for which
-``filters_allowed`` is False (standard mode), see rule 7 of ``workbench.suppression``.
+``filters_allowed`` is False (standard mode), see rule 7 of ``workbench.reporting.suppression``.
 
 Known limits (in addition to the suppression module's residual risks):
 - Implied counts are not cells: drop-outs between funnel steps, cases leaving the waiting
@@ -62,9 +62,9 @@ from typing import Any
 
 import polars as pl
 
-from workbench import frames as fr
-from workbench import model as m
-from workbench.suppression import (
+from workbench.domain import model as m
+from workbench.reporting import frames as fr
+from workbench.reporting.suppression import (
     STANDARD,
     SuppressionPolicy,
     filter_allowed,

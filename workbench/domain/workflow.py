@@ -2,7 +2,7 @@
 
 A case's status is never stored; it is replayed from the case's events in the
 order they were recorded. ``replay`` is the reference used to check a new event;
-``workbench.frames`` derives the same status for every case at once in polars,
+``workbench.reporting.frames`` derives the same status for every case at once in polars,
 and a property test keeps the two in agreement.
 """
 

@@ -20,8 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from workbench.domain.events import PERSONAL
 from workbench.errors import InvalidInput, NotFound
-from workbench.events import PERSONAL
 from workbench.store import Store, Transaction
 from workbench.store.journal import write_atomic
 

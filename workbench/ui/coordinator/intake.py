@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbench import instruments
-from workbench import model as m
+from workbench.domain import instruments
+from workbench.domain import model as m
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.i18n import t
-from workbench.ui.common import (
+from workbench.ui.widgets import (
     CheckGroup,
     Feedback,
     Field,
@@ -42,7 +42,7 @@ from workbench.ui.common import (
 )
 
 if TYPE_CHECKING:
-    from workbench.ui.context import TabContext
+    from workbench.ui.coordinator.context import TabContext
 
 log = logging.getLogger("workbench.ui")
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from workbench.service import Workbench
-    from workbench.ui.common import Feedback
+    from workbench.ui.widgets import Feedback
 
 
 class TabContext(Protocol):

@@ -50,7 +50,7 @@ The rules (``protect`` implements them; ``SuppressionPolicy`` sets the threshold
    d. *Bounds across groups.* The reader's full knowledge -- every group equation at once, a
       "<5" cell in 1..4, a ".." complement at least 5, a withheld cell (3e) at least 1 -- is
       audited exactly: for each hidden cell the smallest and largest value it can take is found
-      by linear programming (``workbench.bounds``). A cell pinned to one value gets a complement
+      by linear programming (``workbench.reporting.bounds``). A cell pinned to one value gets a complement
       from its groups (in the order of (a)); when they have none left, rule 3e; when that
       changes nothing, the same one step further out (groups that share a hidden cell with
       them), until no non-zero cell is pinned.
@@ -90,7 +90,7 @@ Residual risks this module does not remove (documented so that callers can decid
 - A group whose total is published elsewhere (no total row passed) can only be protected
   with cells of the group itself. Pass the total row whenever it is shown with the table.
 - The same number shown by two separate calls is protected by each call on its own;
-  ``workbench.analysis`` builds the tables that share margins in one call for that reason.
+  ``workbench.reporting.analysis`` builds the tables that share margins in one call for that reason.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ from enum import IntEnum
 
 import polars as pl
 
-from workbench.bounds import Equation, pinned_cells
+from workbench.reporting.bounds import Equation, pinned_cells
 
 __all__ = [
     "HIDDEN_LABEL", "NO_RATE_LABEL", "PUBLICATION", "STANDARD", "CellStatus", "Group", "SuppressionPolicy",

@@ -12,14 +12,14 @@ from typing import Any
 
 import polars as pl
 
+from workbench.domain.workflow import replay
 from workbench.errors import InvalidInput, StoreError, WorkbenchError
-from workbench.frames import Frames, case_status
 from workbench.i18n import t
-from workbench.privacy import erase_in_tables, refuse_inside_data
-from workbench.schema import SCHEMA_VERSION, TABLES
+from workbench.reporting.frames import Frames, case_status
+from workbench.service.privacy import erase_in_tables, refuse_inside_data
 from workbench.store import Store
 from workbench.store.journal import write_atomic
-from workbench.workflow import replay
+from workbench.store.schema import SCHEMA_VERSION, TABLES
 
 BACKUP_FORMAT = "brobygning-workbench-backup"
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from workbench import admin, events, instruments, privacy
-from workbench import model as m
-from workbench.access import RULES, TABLE_OF, Rule
+from workbench.domain import events, instruments
+from workbench.domain import model as m
+from workbench.domain.text import normalise
+from workbench.domain.workflow import CaseState, EventKind, Status, apply, check, replay
 from workbench.errors import (
     ConsentMissing,
     InvalidInput,
@@ -27,13 +28,13 @@ from workbench.errors import (
     StoreError,
     WorkflowRefused,
 )
+from workbench.service import admin, privacy
+from workbench.service.access import RULES, TABLE_OF, Rule
+from workbench.service.users import Role, User
 from workbench.store import Store, Transaction
-from workbench.text import normalise
-from workbench.users import Role, User
-from workbench.workflow import CaseState, EventKind, Status, apply, check, replay
 
 if TYPE_CHECKING:
-    from workbench.frames import Frames
+    from workbench.reporting.frames import Frames
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
 _OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
@@ -51,7 +52,7 @@ def consent_now(citizen: Mapping[str, Any], purpose: m.Purpose) -> bool:
 class Workbench:
     """A handle on one data directory, acting as one known user.
 
-    Every public method checks the user's roles and sites against ``workbench.access.RULES``
+    Every public method checks the user's roles and sites against ``workbench.service.access.RULES``
     before it reads or writes, and the audit trail names the user's id. The store is private:
     screens and notebooks read through the methods and the (scoped) frames below.
     """
@@ -113,7 +114,7 @@ class Workbench:
 
     @cached_property
     def _scoped_frames(self) -> Frames:
-        from workbench.frames import Frames
+        from workbench.reporting.frames import Frames
 
         if self.user.has(Role.coordinator):
             return Frames(self._store, today=self._today, sites=frozenset(self.user.sites))
@@ -122,7 +123,7 @@ class Workbench:
     @cached_property
     def _frames(self) -> Frames:
         """Every row and column, for the service's own use (the integrity check)."""
-        from workbench.frames import Frames
+        from workbench.reporting.frames import Frames
 
         return Frames(self._store, today=self._today)
 
@@ -181,7 +182,7 @@ class Workbench:
 
     def user_names(self) -> dict[str, str]:
         """User id -> display name of everyone in ``users.toml`` (who recorded a step, who verified)."""
-        from workbench import users
+        from workbench.service import users
 
         self._allow("user_names")
         return {user.id: user.name for user in users.load(Path(self._store.root)).values()}
@@ -237,7 +238,7 @@ class Workbench:
             raise StaleEdit("edit.stale")
 
     def _new_id(self, store: Any, tx: Transaction, table: str) -> str:
-        from workbench.schema import TABLES
+        from workbench.store.schema import TABLES
 
         return f"{TABLES[table].prefix}{store.next_number(tx, table):06d}"
 
@@ -544,7 +545,7 @@ class Workbench:
     def record_event(self, case_id: str, event: events.Payload | EventKind | str, **fields: Any) -> dict[str, Any]:
         """Record one step on a case's timeline, if the workflow and consent allow it now.
 
-        ``event`` is a payload of ``workbench.events`` (``events.Note(on=…, text=…)``), or its kind
+        ``event`` is a payload of ``workbench.domain.events`` (``events.Note(on=…, text=…)``), or its kind
         with the payload's fields as keywords; either way the kind's payload model decides which
         fields are required and allowed. Returns the stored event.
         """
@@ -712,7 +713,7 @@ class Workbench:
         result: dict[str, Any] = self._commit(build)
         return result
 
-    # -- privacy and administration (implemented in workbench.privacy / workbench.admin) -----
+    # -- privacy and administration (implemented in workbench.service.privacy / workbench.service.admin) -----
 
     def erase_citizen(self, citizen_id: str) -> None:
         """GDPR erasure: remove the citizen's personal data from every file; keep anonymous counts."""

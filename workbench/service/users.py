@@ -34,7 +34,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from workbench import validation
+from workbench.domain import validation
 from workbench.errors import InvalidInput, StoreError
 
 USERS_FILE = "users.toml"

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import polars as pl
 
-from workbench import events, instruments, matching
-from workbench import model as m
+from workbench.domain import events, instruments
+from workbench.domain import model as m
+from workbench.domain.text import danish_sorted_by, search_text
+from workbench.domain.workflow import EventKind
 from workbench.errors import InvalidInput, NotFound, WorkflowRefused
 from workbench.i18n import t
-from workbench.text import danish_sorted_by, search_text
-from workbench.ui.common import (
+from workbench.reporting import matching
+from workbench.ui.widgets import (
     Feedback,
     Field,
     Form,
@@ -43,10 +45,9 @@ from workbench.ui.common import (
     section,
     text_field,
 )
-from workbench.workflow import EventKind
 
 if TYPE_CHECKING:
-    from workbench.ui.context import TabContext
+    from workbench.ui.coordinator.context import TabContext
 
 SEARCH_PAGE = 10
 _HIDDEN_STEPS = {EventKind.referral_received, EventKind.measure_recorded}

@@ -1,6 +1,6 @@
 """Import fællesskaber from a CSV file: read, check every row, then add them all in one batch.
 
-Pure logic, no widgets: the communities tab (``workbench.ui.communities``) only reads the
+Pure logic, no widgets: the communities tab (``workbench.ui.coordinator.communities``) only reads the
 uploaded file and shows what this module returns.
 
 The file is UTF-8 (with or without a byte-order mark, as Excel's "CSV UTF-8" writes it),
@@ -9,7 +9,7 @@ separated by ``;`` (Danish Excel), ``,`` or a tab, with a header row. The column
 ``arrangør`` and ``postnummer`` are required, the rest may be left out. ``docs/fællesskaber-
 eksempel.csv`` is a complete example.
 
-Every row is checked by the model's own rules (``workbench.model.Community``, the same rules
+Every row is checked by the model's own rules (``workbench.domain.model.Community``, the same rules
 the service applies), one column at a time so a row reports all its problems at once; a
 CPR number in any cell is refused like everywhere else and never repeated in a message.
 Row numbers count the header as row 1, as a spreadsheet shows them.
@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from workbench import model as m
-from workbench import validation as v
+from workbench.domain import model as m
+from workbench.domain import validation as v
+from workbench.domain.text import contains_cpr, danish_sorted, normalise
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.i18n import LANGUAGES, t
-from workbench.text import contains_cpr, danish_sorted, normalise
 
 if TYPE_CHECKING:
     from workbench.service import Workbench

@@ -1,6 +1,6 @@
 """The coordinator's overview: who is waiting, which escorts and follow-ups are due, who is busy.
 
-The lists are computed from the shared frames (``workbench.frames``) by ``worklists``,
+The lists are computed from the shared frames (``workbench.reporting.frames``) by ``worklists``,
 which is plain polars and tested without widgets; the tab only lays them out.
 """
 
@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import polars as pl
 
-from workbench.frames import Frames
+from workbench.domain.workflow import Status
 from workbench.i18n import t
-from workbench.ui.common import (
+from workbench.reporting.frames import Frames
+from workbench.ui.widgets import (
     Feedback,
     fmt_date,
     guard,
@@ -24,10 +25,9 @@ from workbench.ui.common import (
     row_list,
     section,
 )
-from workbench.workflow import Status
 
 if TYPE_CHECKING:
-    from workbench.ui.context import TabContext
+    from workbench.ui.coordinator.context import TabContext
 
 FOLLOW_UP_DAYS = {4: 28, 12: 84}
 DUE_WITHIN_DAYS = 7

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import polars as pl
 
-from workbench import model as m
+from workbench.domain import model as m
+from workbench.domain.text import danish_sort_key, search_text
 from workbench.errors import InvalidInput, StaleEdit, WorkflowRefused
 from workbench.i18n import t
-from workbench.text import danish_sort_key, search_text
-from workbench.ui.common import (
+from workbench.ui.widgets import (
     Feedback,
     Field,
     Form,
@@ -41,7 +41,7 @@ from workbench.ui.common import (
 )
 
 if TYPE_CHECKING:
-    from workbench.ui.context import TabContext
+    from workbench.ui.coordinator.context import TabContext
 
 DEFAULT_LANGUAGES = "da"
 DEFAULT_CAPACITY = 3

@@ -10,8 +10,8 @@ import re
 import unicodedata
 from datetime import date
 
+from workbench.domain.text import ascii_digits, contains_cpr, normalise
 from workbench.errors import InvalidInput
-from workbench.text import ascii_digits, contains_cpr, normalise
 
 MAX_NAME = 120
 MAX_TEXT = 5000

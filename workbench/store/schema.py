@@ -17,8 +17,8 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from workbench import events
-from workbench import model as m
+from workbench.domain import events
+from workbench.domain import model as m
 
 SCHEMA_VERSION = 2
 

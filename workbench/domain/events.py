@@ -21,9 +21,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model, model_validator
 
+from workbench.domain.model import CloseReason, Name, Record, Text
+from workbench.domain.workflow import EventKind
 from workbench.errors import InvalidInput
-from workbench.model import CloseReason, Name, Record, Text
-from workbench.workflow import EventKind
 
 K = EventKind
 

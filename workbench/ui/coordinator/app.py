@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 import ipywidgets as widgets
 
 from workbench import config
 from workbench.errors import NotFound
-from workbench.i18n import set_language, t
+from workbench.i18n import t
 from workbench.service import Workbench
-from workbench.store import Store
-from workbench.ui.common import STYLE, Feedback, button, esc, guard
-from workbench.ui.context import TabContext
+from workbench.ui.coordinator.context import TabContext
+from workbench.ui.signin import signed_in
+from workbench.ui.widgets import STYLE, Feedback, button, esc, guard
 
 log = logging.getLogger("workbench.ui")
 
@@ -69,11 +68,11 @@ class CoordinatorApp:
     def _tab(self, key: str) -> Any:
         built = self._built.get(key)
         if built is None:
-            from workbench.ui.case_page import CaseTab
-            from workbench.ui.communities import CommunitiesTab
-            from workbench.ui.intake import IntakeTab
-            from workbench.ui.overview import OverviewTab
-            from workbench.ui.volunteers import VolunteersTab
+            from workbench.ui.coordinator.case_page import CaseTab
+            from workbench.ui.coordinator.communities import CommunitiesTab
+            from workbench.ui.coordinator.intake import IntakeTab
+            from workbench.ui.coordinator.overview import OverviewTab
+            from workbench.ui.coordinator.volunteers import VolunteersTab
 
             kinds: dict[str, Callable[[TabContext], Tab]] = {
                 "overview": OverviewTab, "volunteers": VolunteersTab, "intake": IntakeTab, "case": CaseTab,
@@ -135,58 +134,13 @@ class CoordinatorApp:
         return doc
 
 
-_prepared: dict[str, Store] = {}
-
-
-def prepare(data: str | None = None) -> None:
-    """Open the store and build its frames ahead of a page request (Voila's preheated kernel).
-
-    No user is known yet, so no handle is made: the page's handle is bound to the signed-in user
-    when the request comes. What another process writes meanwhile is caught up then.
-    """
-    from workbench.frames import Frames
-    from workbench.serving.kernel import harden
-    from workbench.store import JournalStore
-
-    harden()  # failures go to the server's log, never to the page
-    root = config.data_dir(data)
-    store = JournalStore(root)
-    Frames(store).all()
-    _prepared[str(root)] = store
-
-
-def signed_in(root: Path, role: str, prepared: Store | None) -> Workbench | widgets.Widget:
-    """The handle of the signed-in user (``users.resolve``) for a page meant for ``role``.
-
-    A page for a user who is unknown, or not chosen, or whose roles the page is not for, says so
-    in one plain sentence: there is never a fallback identity.
-    """
-    import workbench
-    from workbench import users
-    from workbench.errors import NotAllowed, StoreError
-
-    try:
-        if prepared is None:
-            wb = workbench.open(root)
-        else:  # the preheated store, opened before anyone signed in
-            wb = Workbench(prepared, users.resolve(root, None))
-    except (NotAllowed, StoreError) as exc:
-        return widgets.HTML(f'<p class="wb-error">{esc(exc.message)}</p>')
-    set_language(wb.user.language)
-    if not wb.user.has(role):
-        return widgets.HTML('<p class="wb-error">' + esc(t(
-            "ui.wrong_role", name=wb.user.name, role=t(f"users.role.{wb.user.role.value}"),
-            page_role=t(f"users.role.{role}"))) + "</p>")
-    return wb
-
-
 def coordinator_app(data: str | None = None) -> widgets.Widget:
     """Build the dashboard for the signed-in coordinator, on their first site."""
     from workbench.serving.kernel import harden
 
     harden()
     root = config.data_dir(data)
-    handle = signed_in(root, "coordinator", _prepared.pop(str(root), None))
+    handle = signed_in(root, "coordinator")
     if isinstance(handle, widgets.Widget):
         return handle
     return CoordinatorApp(handle, handle.user.sites[0]).widget

@@ -1,7 +1,7 @@
-"""The domain model: what a site, brobygger, citizen, community, case and measure hold (events: ``workbench.events``).
+"""The domain model: what a site, brobygger, citizen, community, case and measure hold (events: ``workbench.domain.events``).
 
 Records are pydantic models; every string passes the CPR and text rules, and each
-field has its own specific check (see ``workbench.validation``). ``parse`` turns
+field has its own specific check (see ``workbench.domain.validation``). ``parse`` turns
 pydantic's own type errors into our ``InvalidInput`` so callers meet one error type.
 """
 
@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from workbench import validation as v
+from workbench.domain import validation as v
+from workbench.domain.text import contains_cpr
 from workbench.errors import InvalidInput
-from workbench.text import contains_cpr
 
 
 def _rule(check: Callable[[Any], Any]) -> AfterValidator:

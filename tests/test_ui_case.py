@@ -329,3 +329,31 @@ def test_a_brobygger_row_on_the_overview_opens_that_brobygger(wb: Workbench) -> 
     assert app.tabs.selected_index == CoordinatorApp.TAB_KEYS.index("volunteers")
     assert "Søren Ærø-Østergaard" in app.volunteers.title.value
     assert app.volunteers.selected_id == søren
+
+
+def test_a_coordinator_of_two_sites_chooses_the_site_and_cannot_send_another(wb: Workbench, tmp_path: Path) -> None:
+    from workbench.ui.coordinator.app import SiteChooser
+
+    ode, aar = _case(wb), _case(wb, "Aarhus Borger", site="AAR")
+    wb.add_site("SVE", "Frivilligcenter Svendborg", "Svendborg")
+    svendborg = _case(wb, "Svendborg Borger", site="SVE")
+    both = workbench.open(tmp_path / "data", today=lambda: TODAY,
+                          user=staff("Bo Begge", roles=("coordinator",), sites=("ODE", "AAR")))
+    chooser = SiteChooser(both)
+    # Danish order: Aa is Å, the last letter
+    assert [label for label, _ in chooser.choice.options] == ["Frivilligcenter Odense", "Frivilligcenter Aarhus"]
+    assert chooser.app.site == "ODE" and "Frivilligcenter Odense" in str(walk_values(chooser.widget))
+    chooser.choice.value = "AAR"
+    assert chooser.app.site == "AAR" and "Frivilligcenter Aarhus" in str(walk_values(chooser.widget))
+    chooser.app.open_case(aar["id"])
+    assert "Aarhus Borger" in chooser.app.case.header.value
+    with pytest.raises(workbench.WorkbenchError):
+        chooser.app.open_case(ode["id"])  # the other site's case is not on this site's page
+    with pytest.raises(workbench.InvalidInput):
+        chooser._chosen({"new": "SVE"})  # a forged choice from the browser
+    assert chooser.app.site == "AAR" and "Svendborg Borger" not in str(walk_values(chooser.widget))
+    assert svendborg["id"] not in str(walk_values(chooser.widget))
+
+
+def walk_values(widget: widgets.Widget) -> list[str]:
+    return [str(w.value) for w in walk(widget) if isinstance(getattr(w, "value", None), str)]

@@ -15,12 +15,13 @@ from typing import Any, Protocol
 import ipywidgets as widgets
 
 from workbench import config
+from workbench.domain.text import danish_sorted_by
 from workbench.errors import NotFound
 from workbench.i18n import t
 from workbench.service import Workbench
 from workbench.ui.coordinator.context import TabContext
 from workbench.ui.signin import signed_in
-from workbench.ui.widgets import STYLE, Feedback, button, esc, guard
+from workbench.ui.widgets import STYLE, Feedback, button, esc, guard, lookup
 
 log = logging.getLogger("workbench.ui")
 
@@ -134,8 +135,30 @@ class CoordinatorApp:
         return doc
 
 
+class SiteChooser:
+    """A coordinator of several sites picks which site's dashboard to work in (the first, to begin with)."""
+
+    def __init__(self, wb: Workbench) -> None:
+        self.wb = wb
+        names = {site["id"]: site["name"] for site in wb.sites()}
+        self.options = {code: code for code in wb.user.sites}
+        ordered = danish_sorted_by(wb.user.sites, lambda code: str(names.get(code, code)))
+        self.feedback = Feedback()
+        self.choice = widgets.Dropdown(options=[(str(names.get(c, c)), c) for c in ordered], value=wb.user.sites[0],
+                                       description=t("ui.site_choice"), style={"description_width": "initial"})
+        self.choice.add_class("wb-site-choice")
+        self.choice.observe(guard(self.feedback)(self._chosen), names="value")
+        self.app = CoordinatorApp(wb, wb.user.sites[0])
+        self.widget = widgets.VBox([widgets.HBox([self.choice]), self.feedback, self.app.widget])
+
+    def _chosen(self, change: dict[str, Any]) -> None:
+        site = lookup(self.options, change.get("new"), "site_id")  # only the user's own sites, whatever was sent
+        self.app = CoordinatorApp(self.wb, site)
+        self.widget.children = [self.widget.children[0], self.feedback, self.app.widget]
+
+
 def coordinator_app(data: str | None = None) -> widgets.Widget:
-    """Build the dashboard for the signed-in coordinator, on their first site."""
+    """Build the dashboard for the signed-in coordinator (with a choice of site for one with several)."""
     from workbench.serving.kernel import harden
 
     harden()
@@ -143,4 +166,6 @@ def coordinator_app(data: str | None = None) -> widgets.Widget:
     handle = signed_in(root, "coordinator")
     if isinstance(handle, widgets.Widget):
         return handle
+    if len(handle.user.sites) > 1:
+        return SiteChooser(handle).widget
     return CoordinatorApp(handle, handle.user.sites[0]).widget

@@ -4,7 +4,7 @@
 every chart of the project lead's page is drawn (the funnel by vega-embed in the browser, the
 others as SVG rendered in the kernel).
 
-Builds a data folder with N demo cases and the demo config (``workbench demo``), starts the
+Builds a data folder with N demo cases and the demo users (``workbench demo``), starts the
 real ``workbench serve`` (the helpers of ``tests/e2e/conftest.py``), waits until Voila's
 preheated kernel is ready, then for each of ``--loads`` page loads in headless Chromium
 measures the seconds from navigation to the overview being visible (``.wb-overview`` with
@@ -103,32 +103,32 @@ class Load:
 
 
 def build_data(data: Path, cases: int) -> float:
-    """``workbench demo --cases N`` into ``data`` (which also writes the demo config); seconds taken."""
+    """``workbench demo --cases N`` into ``data`` (which also writes the demo users); seconds taken."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases), "--data", str(data)],
                           env=E2E._env(), cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"workbench demo failed:\n{done.stdout}\n{done.stderr}")
-    if not (data / "config.json").is_file():
-        raise SystemExit("workbench demo wrote no config.json")
+    if not (data / "users.toml").is_file():
+        raise SystemExit("workbench demo wrote no users.toml")
     return time.perf_counter() - started
 
 
 def count_cases(data: Path) -> int:
     import workbench
 
-    return int(workbench.open(data, create=False).frames.cases.height)
+    return int(workbench.open(data, user="demo.indlaesning", create=False).frames.cases.height)
 
 
-def start_server(data: Path, log: Path) -> Any:
-    """``workbench serve`` on a free port with a fresh token (its own process group)."""
+def start_server(data: Path, log: Path, user: str) -> Any:
+    """``workbench serve --user USER`` on a free port with a fresh token (its own process group)."""
     port = E2E._free_port()
     token = secrets.token_urlsafe(24)
     kernel_log = log.with_suffix(".kernels.log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token,
-             "--log", str(kernel_log)],
+             "--log", str(kernel_log), "--user", user],
             env=E2E._env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
@@ -384,7 +384,7 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
     log = folder / "serve.log"
     server = None
     try:
-        if (data / "config.json").is_file() and data.is_dir() and any(data.iterdir()):
+        if (data / "users.toml").is_file() and data.is_dir() and any(data.iterdir()):
             print(f"data: reusing {data}")
         else:
             built = build_data(data, cases)
@@ -392,7 +392,7 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         held = count_cases(data)
         print(f"data: {held:,} cases in the store")
 
-        server = start_server(data, log)
+        server = start_server(data, log, "demo.koordinator" if shown is PAGES["coordinator"] else "demo.projektleder")
         ready = wait_ready(server)
         print(f"server: preheated kernels (one per dashboard) ready {ready:.1f} s after start "
               "(kernel start, imports, store opened, frames built)")

@@ -25,13 +25,13 @@ import json, sys, time
 from bench.memory import peak_rss_mb
 t0 = time.perf_counter()
 import workbench
-from workbench.demo import loader
+from workbench.demo import demo_users
 import workbench.ui.lead as lead
 from workbench.reporting import charts
 imports = time.perf_counter() - t0
 t0 = time.perf_counter(); lead.enable_offline_charts(); bundle = time.perf_counter() - t0
 t0 = time.perf_counter()
-wb = workbench.open(sys.argv[1], user=loader())
+wb = workbench.open(sys.argv[1], user=next(u for u in demo_users() if u.id == "demo.projektleder"))
 wb.frames.all()
 frames = time.perf_counter() - t0
 t0 = time.perf_counter(); app = lead.LeadApp(wb); first = time.perf_counter() - t0
@@ -65,7 +65,7 @@ def measure(data: Path) -> dict[str, object]:
 
 def build_demo(cases: int, into: Path) -> Path:
     """A demo store of ``cases`` cases (seeded, as ``workbench demo`` makes it)."""
-    subprocess.run([sys.executable, "-m", "workbench", "demo", "--cases", str(cases), "--data", str(into)],
+    subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases), "--data", str(into)],
                    check=True, cwd=ROOT, capture_output=True)
     return into
 

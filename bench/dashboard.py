@@ -127,7 +127,7 @@ def start_server(data: Path, log: Path, user: str) -> Any:
     kernel_log = log.with_suffix(".kernels.log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), "--token", token,
+            [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port), f"--token={token}",
              "--log", str(kernel_log), "--user", user],
             env=E2E._env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )

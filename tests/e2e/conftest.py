@@ -188,7 +188,7 @@ def serving(data: Path, folder: Path, *extra: str) -> Iterator[Server]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--data", str(data), "--port", str(port),
-             "--token", token, "--log", str(kernel_log), *extra],
+             f"--token={token}", "--log", str(kernel_log), *extra],
             env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     running = Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)

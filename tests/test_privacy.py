@@ -319,6 +319,7 @@ def test_a_kill_at_any_moment_of_an_erasure_leaves_it_in_the_ledger_or_not_at_al
 
 def test_a_version_1_data_folder_keeps_its_erasure_ledger(wb: Workbench, tmp_path: Path) -> None:
     from workbench.store import journal
+    from workbench.store.schema import SCHEMA_VERSION
 
     root = tmp_path / "data"
     case = _journey(wb, NAME, NOTE)
@@ -335,6 +336,6 @@ def test_a_version_1_data_folder_keeps_its_erasure_ledger(wb: Workbench, tmp_pat
         {"erasures": [{"citizen_id": case["citizen_id"], "on": TODAY.isoformat()}]}))
     again = _open(root)
     assert not (root / "erasures.json").exists()
-    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == 2
+    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == SCHEMA_VERSION
     assert again.restore(older) == 1
     assert NAME.encode() not in _all_bytes(root)

@@ -113,6 +113,7 @@ def check(store: Store, frames: Frames) -> CheckReport:
     raw = {name: store.frame(name) for name in TABLES}
     counts = {name: raw[name].height for name in ("cases", "events", "citizens", "volunteers", "communities")}
     report = CheckReport(counts=counts)
+    report.problems.extend(t("check.file", path=path) for path in store.verify())
     for table, column, target in _REFERENCES:
         known = raw[target].get_column("id")
         dangling = raw[table].filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(known.implode()))

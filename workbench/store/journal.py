@@ -25,11 +25,13 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +42,7 @@ import polars as pl
 from filelock import FileLock, Timeout
 
 from workbench.errors import StoreError
+from workbench.i18n import t
 from workbench.store import migrations
 from workbench.store.schema import INDEXED, SCHEMA_VERSION, TABLES
 
@@ -49,8 +52,10 @@ CHECKSUMS = "checksums.json"
 COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 BATCH_FLUSH_LINES = 100_000
+SEALED_SINCE = 3  # the schema version from which every journal line carries its checksum
 T = TypeVar("T")
 Tables = dict[str, list[dict[str, Any]]]
+log = logging.getLogger("workbench.store")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 
@@ -90,14 +95,49 @@ def write_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def _checksums(snap: Path) -> dict[str, str] | None:
+    """A snapshot's recorded checksums by file name (None when the record is missing or damaged)."""
+    try:
+        recorded = json.loads((snap / CHECKSUMS).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
 def _read_verified(snap: Path, name: str) -> bytes | None:
     """The bytes of a snapshot's Arrow copy if its recorded checksum matches, else None."""
+    expected = (_checksums(snap) or {}).get(name)
     try:
-        expected = json.loads((snap / CHECKSUMS).read_bytes()).get(name)
         data = (snap / name).read_bytes()
-    except (OSError, ValueError, AttributeError):
+    except OSError:
         return None
     return data if expected and _digest(data) == expected else None
+
+
+def seal(body: bytes) -> bytes:
+    """A journal line: the transaction's JSON, a tab, its CRC-32 in 8 hex digits, a newline.
+
+    JSON never holds a raw tab, so the last tab always starts the checksum; 8 digits can never
+    spell a CPR number (10). A changed byte anywhere in the line makes the checksum disagree.
+    """
+    return body + b"\t" + b"%08x" % zlib.crc32(body) + b"\n"
+
+
+def unseal(line: bytes) -> bytes | None:
+    """The JSON of a sealed line (given without its newline), or None when the seal does not match."""
+    body, tab, check = line.rpartition(b"\t")
+    if not tab or len(check) != 8 or b"%08x" % zlib.crc32(body) != check:
+        return None
+    return body
+
+
+def _current_check(generation: int, seq: int) -> str:
+    return f"{zlib.crc32(f'{generation}:{seq}'.encode()):08x}"
+
+
+def _current_record(generation: int, seq: int) -> bytes:
+    """``CURRENT``: the live snapshot generation and the last sequence it covers, with their checksum."""
+    return json.dumps({"generation": generation, "seq": seq, "check": _current_check(generation, seq)}).encode()
 
 
 def _digest(data: bytes) -> str:
@@ -152,6 +192,7 @@ class JournalStore:
         self.root = Path(root)
         self._lock = FileLock(str(self.root / "store.lock"), timeout=LOCK_TIMEOUT_S)
         self._gen = -1
+        self._lines = 0  # complete lines of the current journal read so far
         self._found_version = SCHEMA_VERSION  # the schema the data directory had when opened
         self._seq = 0
         self._offset = 0
@@ -202,7 +243,7 @@ class JournalStore:
         try:
             meta = json.loads(marker.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise StoreError("store.unreadable", path=str(self.root), detail=str(exc)) from None
+            raise StoreError("store.corrupt", path=str(marker), detail=str(exc)) from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise StoreError("store.foreign_directory", path=str(self.root))
         version = meta.get("schema_version")
@@ -233,7 +274,7 @@ class JournalStore:
             for name in TABLES:
                 (snap / f"{name}.ndjson").touch()
             fsync_dir(snap)
-            write_atomic(self.root / "CURRENT", json.dumps({"generation": 0, "seq": 0}).encode())
+            write_atomic(self.root / "CURRENT", _current_record(0, 0))
             write_atomic(
                 self.root / MARKER,
                 json.dumps({"format": FORMAT, "schema_version": SCHEMA_VERSION}).encode(),
@@ -263,15 +304,21 @@ class JournalStore:
     # -- reading ---------------------------------------------------------------------------
 
     def _current(self) -> tuple[int, int]:
+        current = self.root / "CURRENT"
         try:
-            data = json.loads((self.root / "CURRENT").read_bytes())
+            data = json.loads(current.read_bytes())
         except FileNotFoundError:
+            if (self.root / MARKER).exists():  # the folder is a store: its pointer to the live snapshot is gone
+                raise StoreError("store.corrupt", path=str(current), detail="missing") from None
             raise StoreError("store.missing", path=str(self.root)) from None
         except ValueError as exc:
-            raise StoreError("store.corrupt", path=str(self.root / "CURRENT"), detail=str(exc)) from None
+            raise StoreError("store.corrupt", path=str(current), detail=str(exc)) from None
         generation, seq = (data.get(k) if isinstance(data, dict) else None for k in ("generation", "seq"))
         if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (generation, seq)):
-            raise StoreError("store.corrupt", path=str(self.root / "CURRENT"), detail="generation/seq")
+            raise StoreError("store.corrupt", path=str(current), detail="generation/seq")
+        check = data.get("check")
+        if (check is not None or self._sealed) and check != _current_check(int(generation), int(seq)):  # type: ignore[arg-type]
+            raise StoreError("store.corrupt", path=str(current), detail="checksum")
         return int(generation), int(seq)  # type: ignore[arg-type]
 
     def _journal_path(self, gen: int | None = None) -> Path:
@@ -316,14 +363,14 @@ class JournalStore:
                 base[name] = pl.DataFrame(schema=table.schema)  # added by a migration still to run
                 continue
             base[name] = self._read_table(snap, name, table.schema)
-        self._gen, self._seq, self._offset = gen, seq, 0
+        self._gen, self._seq, self._offset, self._lines = gen, seq, 0, 0
         self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
         self._frames, self._index, self._tail_index = {}, {}, {}
         self._next = {name: self._max_number(df) for name, df in base.items()}
 
-    @staticmethod
-    def _read_table(snap: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
-        """One table of a snapshot: the Arrow copy when its checksum matches, else the NDJSON record."""
+    def _read_table(self, snap: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
+        """One table of a snapshot: the Arrow copy when its checksum matches, else the NDJSON record
+        (itself checked against its checksum: a cut or changed record stops the store, never shrinks it)."""
         fast = _read_verified(snap, f"{name}.arrow")
         if fast is not None:
             try:
@@ -335,10 +382,18 @@ class JournalStore:
             if frame is not None and frame.schema == schema:
                 return frame
         path = snap / f"{name}.ndjson"
-        if path.stat().st_size == 0:
+        data = path.read_bytes()
+        recorded = _checksums(snap)
+        must = self._sealed and snap.name != "snapshot-000000"  # the first, empty snapshot has no record
+        if recorded is None and must:
+            raise StoreError("store.corrupt", path=str(snap / CHECKSUMS), detail="missing or unreadable")
+        expected = (recorded or {}).get(f"{name}.ndjson")
+        if (expected is not None or must) and _digest(data) != expected:
+            raise StoreError("store.corrupt", path=str(path), detail="checksum")
+        if not data:
             return pl.DataFrame(schema=schema)
         try:
-            return pl.read_ndjson(path, schema=schema).rechunk()
+            return pl.read_ndjson(io.BytesIO(data), schema=schema).rechunk()
         except pl.exceptions.PolarsError as exc:
             raise StoreError("store.corrupt", path=str(path), detail=str(exc)) from None
 
@@ -350,6 +405,12 @@ class JournalStore:
         return int(cast("int | None", numbers.max()) or 0)  # an Int64 column: its max is an int or None
 
     def _read_journal(self) -> None:
+        """Apply the journal's new lines, each checked against its seal and its sequence number.
+
+        Bytes after the last newline are a write torn by a crash, never acknowledged: ignored. A
+        line that fails its check anywhere else stops the store with ``store.damaged``, naming the
+        file, the line and how many committed transactions follow it: nothing is skipped silently.
+        """
         path = self._journal_path()
         try:
             with open(path, "rb") as handle:
@@ -359,18 +420,41 @@ class JournalStore:
             if self._offset:
                 raise
             return
-        end = chunk.rfind(b"\n") + 1  # bytes after the last newline: a torn write, never acknowledged
+        end = chunk.rfind(b"\n") + 1
+        lines = chunk[:end].splitlines(keepends=True)
+        tail = chunk[end:]
+        if self._sealed and tail and unseal(tail[:-1]) is not None:  # a whole line whose newline was changed
+            raise self._damaged(path, self._lines + len(lines) + 1, 0, "newline")
         position = self._offset
-        for line in chunk[:end].splitlines(keepends=True):
+        for index, line in enumerate(lines):
+            number = self._lines + index + 1
+            body = unseal(line[:-1])
+            if body is None and self._sealed:
+                raise self._damaged(path, number, len(lines) - index - 1, "checksum")
             try:
-                tx = json.loads(line)
+                tx = json.loads(line if body is None else body)
                 seq = tx["seq"]
             except (ValueError, TypeError, KeyError) as exc:
-                raise StoreError("store.corrupt", path=str(path), detail=f"byte {position}: {exc}") from None
+                raise self._damaged(path, number, len(lines) - index - 1, str(exc)) from None
             if seq > self._seq:
-                self._apply(tx)
+                if self._sealed and seq != self._seq + 1:
+                    raise self._damaged(path, number, len(lines) - index - 1, f"seq {self._seq + 1} → {seq}")
+                try:
+                    self._apply(tx)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise self._damaged(path, number, len(lines) - index - 1, repr(exc)) from None
             position += len(line)
         self._offset = position
+        self._lines += len(lines)
+
+    @property
+    def _sealed(self) -> bool:
+        """Whether every journal line must carry its seal (schema 3 on; older lines had none)."""
+        return self._found_version >= SEALED_SINCE
+
+    def _damaged(self, path: Path, line: int, after: int, detail: str) -> StoreError:
+        return StoreError("store.damaged", path=str(path), line=line, after=after, detail=detail,
+                          root=str(self.root))
 
     def _apply(self, tx: Mapping[str, Any]) -> None:
         for op in tx["ops"]:
@@ -472,10 +556,15 @@ class JournalStore:
         last = (0, -1)
         if path.exists():
             with open(path, "rb") as handle:
-                for line in handle:
+                for number, line in enumerate(handle, start=1):
                     if line.endswith(b"\n"):
-                        record = json.loads(line)
-                        last = max(last, _audit_position(record))
+                        try:
+                            record = json.loads(line)
+                            position = _audit_position(record)
+                        except (ValueError, TypeError, KeyError):  # never stops a backup or an access export
+                            log.warning(t("store.audit_damaged", path=str(path), line=number))
+                            continue
+                        last = max(last, position)
                         yield record
         yield from (a for a in tail if _audit_position(a) > last)
 
@@ -523,7 +612,7 @@ class JournalStore:
                 + [{"table": t, "id": i} for t, i in tx.deletes],
                 "audit": tx.audit,
             }
-            line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            line = seal(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
             self._pending.append(line)
             self._apply(record)
         return result
@@ -545,6 +634,7 @@ class JournalStore:
         if new_file:
             fsync_dir(self.root)
         self._offset += len(data)
+        self._lines += len(lines)
         if self._offset > COMPACT_AFTER_BYTES:
             self._compact()
 
@@ -597,14 +687,15 @@ class JournalStore:
                 with open(path, "rb+") as handle:
                     os.fsync(handle.fileno())
             checksums[f"{name}.arrow"] = _digest((work / f"{name}.arrow").read_bytes())
+            checksums[f"{name}.ndjson"] = _digest((work / f"{name}.ndjson").read_bytes())
         write_atomic(work / CHECKSUMS, json.dumps(checksums).encode())
         fsync_dir(work)
         os.replace(work, final)
         fsync_dir(self.root)
         self._append_audit()
-        write_atomic(self.root / "CURRENT", json.dumps({"generation": gen, "seq": self._seq}).encode())
+        write_atomic(self.root / "CURRENT", _current_record(gen, self._seq))
         old_gen = self._gen
-        self._gen, self._offset = gen, 0
+        self._gen, self._offset, self._lines = gen, 0, 0
         self._base, self._tail, self._tail_audit = frames, {n: {} for n in TABLES}, []
         self._frames, self._index, self._tail_index = dict(frames), {}, {}
         shutil.rmtree(self.root / f"snapshot-{old_gen:06d}", ignore_errors=True)
@@ -656,6 +747,23 @@ class JournalStore:
                 else:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
+
+    def verify(self) -> list[str]:
+        """Every file of the live snapshot whose bytes disagree with its recorded checksum (for ``check``;
+        the journal's lines are checked whenever it is read)."""
+        self._refresh()
+        snap = self.root / f"snapshot-{self._gen:06d}"
+        recorded = _checksums(snap)
+        if recorded is None:
+            return [] if snap.name == "snapshot-000000" else [str(snap / CHECKSUMS)]
+        damaged = []
+        for name, expected in sorted(recorded.items()):
+            try:
+                if _digest((snap / name).read_bytes()) != expected:
+                    damaged.append(str(snap / name))
+            except OSError:
+                damaged.append(str(snap / name))
+        return damaged
 
     # -- whole-store copies ----------------------------------------------------------------
 

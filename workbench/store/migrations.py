@@ -32,7 +32,13 @@ def _ledger_into_the_store(tables: Tables, root: Path) -> Tables:
     return {**tables, "erasures": list(ledger.values())}
 
 
-MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {1: _ledger_into_the_store}
+def _sealed_journal(tables: Tables, _root: Path) -> Tables:
+    """Version 3 seals every journal line with its checksum. The tables stay as they are; writing
+    them compacts the store, so the journal that follows holds sealed lines only."""
+    return tables
+
+
+MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {1: _ledger_into_the_store, 2: _sealed_journal}
 
 
 def migrate(tables: Tables, found: int, root: Path) -> Tables:

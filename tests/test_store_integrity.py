@@ -1,0 +1,197 @@
+"""Every byte of the store is checked: a damaged byte opens the same data or stops with a clear error.
+
+Damage is made by hand on real files (a byte flipped, a file cut or removed), then the store is
+opened as a user would open it. The outcome is never different data and never a raw exception.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from people import staff
+
+import workbench
+from workbench.errors import StoreError
+from workbench.store import JournalStore, journal
+
+TODAY = date(2026, 5, 1)
+
+
+def _tables(root: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every table's documents, by id (the order of a table's rows is not part of its content)."""
+    tables = JournalStore(root, create=False).export_tables()
+    return {name: sorted(docs, key=lambda doc: str(doc["id"])) for name, docs in tables.items()}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[int]]:
+    """A compacted store (a case with two events) and a journal of three small transactions after it;
+    the journal's path and where its lines start."""
+    root = tmp_path_factory.mktemp("integrity") / "data"
+    wb = workbench.open(root, user=staff(), today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    case = wb.open_referral(site_id="ODE", citizen={"display_name": "Åse Ølund"},
+                            consents=[{"purpose": "case_work", "given": True}], on=TODAY)
+    wb.record_event(case["id"], "note", text="Ringede")
+    wb._store.compact()
+    wb.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
+    wb.record_event(case["id"], "note", text="Ringede igen")
+    wb.record_event(case["id"], "contact_made")
+    generation = json.loads((root / "CURRENT").read_text())["generation"]
+    path = root / f"journal-{generation:06d}.ndjson"
+    data = path.read_bytes()
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")][:-1]
+    assert len(starts) == 3
+    return root, path, starts
+
+
+def _copy(pristine: tuple[Path, Path, list[int]], into: Path) -> tuple[Path, Path]:
+    root, path, _ = pristine
+    shutil.copytree(root, into, ignore=shutil.ignore_patterns("store.lock"))
+    return into, into / path.name
+
+
+def _outcome(root: Path) -> dict[str, list[dict[str, Any]]] | StoreError:
+    try:
+        return _tables(root)
+    except StoreError as exc:
+        return exc
+
+
+def test_every_flipped_byte_of_the_journal_opens_the_same_data_or_stops_clearly(
+        pristine: tuple[Path, Path, list[int]], tmp_path: Path) -> None:
+    root, path = _copy(pristine, tmp_path / "flips")
+    before = _tables(root)
+    whole = path.read_bytes()
+    same = stopped = 0
+    for offset in range(len(whole)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 0xFF  # every bit of the byte flipped
+        path.write_bytes(bytes(damaged))
+        outcome = _outcome(root)
+        if isinstance(outcome, StoreError):
+            assert outcome.key == "store.damaged", outcome.message
+            assert path.name in outcome.message and "workbench restore" in outcome.message
+            stopped += 1
+        else:
+            assert outcome == before, f"byte {offset} flipped opened with different data"
+            same += 1
+    path.write_bytes(whole)
+    assert _tables(root) == before
+    print(f"\n{len(whole)} bytes flipped one at a time: {stopped} stopped with the damage named, {same} opened unchanged")
+    assert stopped == len(whole)  # every flip is caught
+
+
+def test_a_torn_last_line_is_dropped_at_every_offset(pristine: tuple[Path, Path, list[int]], tmp_path: Path) -> None:
+    _, _, starts = pristine
+    root, path = _copy(pristine, tmp_path / "torn")
+    whole = path.read_bytes()
+    path.write_bytes(whole[:starts[-1]])
+    before_last = _tables(root)
+    for cut in range(starts[-1], len(whole)):  # every length short of the whole last line with its newline
+        path.write_bytes(whole[:cut])
+        assert _outcome(root) == before_last, f"cut at {cut}"
+
+
+def test_a_cut_middle_line_stops_the_store_naming_the_line(pristine: tuple[Path, Path, list[int]],
+                                                          tmp_path: Path) -> None:
+    _, _, starts = pristine
+    root, path = _copy(pristine, tmp_path / "middle")
+    whole = path.read_bytes()
+    line_start, line_end = starts[1], starts[2] - 1  # the second line, without its newline
+    for cut in range(line_start, line_end):
+        path.write_bytes(whole[:cut] + whole[line_end:])
+        outcome = _outcome(root)
+        assert isinstance(outcome, StoreError) and outcome.key == "store.damaged", f"cut at {cut}"
+        assert outcome.params["line"] == 2 and outcome.params["after"] == 1
+
+
+def test_a_missing_line_is_a_gap_not_a_silent_loss(pristine: tuple[Path, Path, list[int]], tmp_path: Path) -> None:
+    _, _, starts = pristine
+    whole = pristine[1].read_bytes()
+    root, path = _copy(pristine, tmp_path / "gap")
+    path.write_bytes(whole[:starts[1]] + whole[starts[2]:])  # the second transaction taken out whole
+    outcome = _outcome(root)
+    assert isinstance(outcome, StoreError) and outcome.key == "store.damaged"
+    assert "seq" in outcome.message
+
+
+@pytest.mark.parametrize(("damage", "names"), [
+    ("current-missing", "CURRENT"),
+    ("current-changed", "CURRENT"),
+    ("marker-broken", "workbench.json"),
+    ("ndjson-cut-arrow-gone", "events.ndjson"),
+    ("checksums-gone-arrow-gone", "checksums.json"),
+])
+def test_a_damaged_store_file_is_named(pristine: tuple[Path, Path, list[int]], tmp_path: Path, damage: str,
+                                       names: str) -> None:
+    root, _ = _copy(pristine, tmp_path / damage)
+    current = json.loads((root / "CURRENT").read_text())
+    snapshot = root / f"snapshot-{current['generation']:06d}"
+    if damage == "current-missing":
+        (root / "CURRENT").unlink()
+    elif damage == "current-changed":
+        (root / "CURRENT").write_text(json.dumps({**current, "seq": current["seq"] + 1}))
+    elif damage == "marker-broken":
+        (root / journal.MARKER).write_text('{"format": "brobygning-workbench", "schema_ver')
+    elif damage == "ndjson-cut-arrow-gone":
+        (snapshot / "events.arrow").unlink()
+        events = (snapshot / "events.ndjson").read_bytes()
+        (snapshot / "events.ndjson").write_bytes(events[:events.index(b"\n") + 1])  # cut at a line boundary
+    else:
+        (snapshot / "checksums.json").unlink()
+        (snapshot / "sites.arrow").unlink()
+    with pytest.raises(StoreError) as stopped:
+        workbench.open(root, user=staff())
+    assert names in stopped.value.message and "Traceback" not in stopped.value.message
+
+
+def test_a_damaged_audit_line_never_stops_a_backup_or_an_access_export(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    wb = workbench.open(root, user=staff(), today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    case = wb.open_referral(site_id="ODE", citizen={"display_name": "Åse Ølund"},
+                            consents=[{"purpose": "case_work", "given": True}], on=TODAY)
+    wb._store.compact()  # the audit records move to audit.ndjson
+    audit = root / "audit.ndjson"
+    lines = audit.read_bytes().splitlines(keepends=True)
+    audit.write_bytes(lines[0] + b'{"seq": 2, "act' + b"\n" + b"".join(lines[1:]))
+    backup = json.loads(wb.backup(tmp_path / "b.json").read_text())
+    assert len(backup["audit"]) == len(lines)
+    assert wb.export_citizen(case["citizen_id"])["citizen"]["display_name"] == "Åse Ølund"
+
+
+def test_a_version_2_store_is_sealed_on_open(pristine: tuple[Path, Path, list[int]], tmp_path: Path) -> None:
+    root, path = _copy(pristine, tmp_path / "v2")
+    before = _tables(root)
+    # what version 2 wrote: lines without seals, CURRENT without its checksum
+    path.write_bytes(b"".join(journal.unseal(line[:-1]) + b"\n"  # type: ignore[operator]
+                              for line in path.read_bytes().splitlines(keepends=True)))
+    current = json.loads((root / "CURRENT").read_text())
+    (root / "CURRENT").write_text(json.dumps({"generation": current["generation"], "seq": current["seq"]}))
+    (root / journal.MARKER).write_text(json.dumps({"format": journal.FORMAT, "schema_version": 2}))
+    assert _tables(root) == before
+    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == 3
+    generation = json.loads((root / "CURRENT").read_text())["generation"]
+    workbench.open(root, user=staff()).add_site("KGE", "Frivilligcenter Køge", "Køge")
+    for line in (root / f"journal-{generation:06d}.ndjson").read_bytes().splitlines():
+        assert journal.unseal(line) is not None
+
+
+def test_check_names_a_damaged_arrow_copy_the_open_fell_back_from(pristine: tuple[Path, Path, list[int]],
+                                                                  tmp_path: Path) -> None:
+    root, _ = _copy(pristine, tmp_path / "arrow")
+    generation = json.loads((root / "CURRENT").read_text())["generation"]
+    arrow = root / f"snapshot-{generation:06d}" / "sites.arrow"
+    data = bytearray(arrow.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    arrow.write_bytes(bytes(data))
+    wb = workbench.open(root, user=staff())
+    assert wb.frames.cases.height == 1  # the open read the checked NDJSON record instead
+    report = wb.check()
+    assert not report.sound and any("sites.arrow" in problem for problem in report.problems)

@@ -246,10 +246,16 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (size + 64, hard))
 try:
     wb.register_volunteer(site_id="ODE", name="Never Acknowledged")
     outcome = "NOERROR"
-except OSError as exc:
-    outcome = f"FAILED {exc.errno}"
+except workbench.StoreError as exc:
+    outcome = f"FAILED {exc.key} {exc.__cause__.errno}"
 resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
 print(outcome, flush=True)
+try:  # the handle that saw a write fail writes nothing more
+    wb.register_volunteer(site_id="ODE", name="Never Either")
+    print("WROTE", flush=True)
+except workbench.StoreError as exc:
+    print("REFUSED", exc.key, flush=True)
+wb = workbench.open(path, user=staff("writer"))  # a new handle, once the disk is sound again
 doc = wb.register_volunteer(site_id="ODE", name="Acknowledged Later")
 print("V", doc["id"], flush=True)
 print("SEES", ",".join(sorted(wb._store.frame("volunteers")["id"].to_list())), flush=True)
@@ -984,9 +990,10 @@ def test_failed_write_leaves_no_phantom_in_the_writer(tmp_path: Path) -> None:
     root = tmp_path / "data"
     acked = _seed(root, cases=1)
     out = _run(FAILED_WRITE, [root], tmp_path / "failed.out").splitlines()
-    assert out[0] == "FAILED 27", out  # EFBIG: the call raised, nothing was acknowledged
+    assert out[0] == "FAILED store.write_failed 27", out  # EFBIG: the call raised, nothing was acknowledged
+    assert out[1] == "REFUSED store.read_only", out
     on_disk = set(JournalStore(Path(root)).frame("volunteers")["id"].to_list())
-    writer_sees = set(out[2].split()[1].split(","))
+    writer_sees = set(out[3].split()[1].split(","))
     assert writer_sees == on_disk, f"the writer sees {sorted(writer_sees - on_disk)}, which is not on disk"
     acked.read(tmp_path / "failed.out", "writer")
     _check_store(root, acked, in_flight=0)

@@ -195,3 +195,112 @@ def test_check_names_a_damaged_arrow_copy_the_open_fell_back_from(pristine: tupl
     assert wb.frames.cases.height == 1  # the open read the checked NDJSON record instead
     report = wb.check()
     assert not report.sound and any("sites.arrow" in problem for problem in report.problems)
+
+
+# argv: path -- writes while every compaction fails (real EFBIG from RLIMIT_FSIZE); prints what it saved
+FAILING_COMPACTION = r"""
+import logging, os, resource, signal, sys
+sys.path.insert(0, "tests")
+import workbench
+from people import staff
+from workbench.store import journal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+path = sys.argv[1]
+wb = workbench.open(path, user=staff("writer"))
+generation = wb._store.token()[0]
+journal_file = os.path.join(path, f"journal-{generation:06d}.ndjson")
+size = os.path.getsize(journal_file) if os.path.exists(journal_file) else 0
+journal.COMPACT_AFTER_BYTES = 1  # every write tries to compact ...
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 8_000, hard))  # ... and no snapshot file fits
+for i in range(40):
+    try:
+        doc = wb.register_volunteer(site_id="ODE", name=f"Frivillig Nummer {i}")
+        print("SAVED", doc["id"], flush=True)
+    except workbench.StoreError as exc:
+        print("FAILED", exc.key, flush=True)
+        break
+"""
+
+
+def test_a_compaction_that_fails_never_fails_a_saved_write(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "data"
+    wb = workbench.open(root, user=staff(), today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    with wb.batch():
+        for i in range(150):  # a snapshot bigger than the file size limit below
+            wb.register_volunteer(site_id="ODE", name=f"Brobygger Nummer {i}", postal_code="5000")
+    wb._store.compact()
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", FAILING_COMPACTION, str(root)], cwd=repo, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    saved = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("SAVED")}
+    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
+    assert saved and ("Sammenpakningen" in done.stderr or "Compacting" in done.stderr)  # logged, not raised
+    assert failed in ([], ["FAILED store.write_failed"])  # the journal itself filled up at last: said so
+    stored = set(workbench.open(root, user=staff()).frames.volunteers["volunteer_id"].to_list())
+    assert saved <= stored and len(stored) == 150 + len(saved)  # saved means saved, and nothing else
+    assert not list(root.glob(".snapshot-*"))  # no half-written snapshot left behind
+
+
+def test_a_process_opened_before_an_upgrade_is_told_to_restart_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    old = workbench.open(root, user=staff(), today=lambda: TODAY)
+    old.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    marker = json.loads((root / journal.MARKER).read_text())
+    (root / journal.MARKER).write_text(json.dumps({**marker, "schema_version": marker["schema_version"] + 1}))
+    before = sorted(p.name for p in root.iterdir())
+    with pytest.raises(StoreError) as refused:
+        old.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
+    assert refused.value.key == "store.upgraded" and "genstart" in refused.value.message
+    with pytest.raises(StoreError), old.batch():
+        pass
+    assert sorted(p.name for p in root.iterdir()) == before
+
+
+# argv: path seconds -- holds the write lock in one long batch, writing all the while
+BULK_LOAD = r"""
+import sys, time
+sys.path.insert(0, "tests")
+import workbench
+from people import staff
+path, seconds = sys.argv[1], float(sys.argv[2])
+wb = workbench.open(path, user=staff("loader"))
+with wb.batch():
+    print("LOCKED", flush=True)
+    began, i = time.monotonic(), 0
+    while time.monotonic() - began < seconds:
+        wb.register_volunteer(site_id="ODE", name=f"Frivillig Nummer {i}")
+        i += 1
+print("DONE", i, flush=True)
+"""
+
+
+def test_a_reader_opens_and_builds_frames_while_a_bulk_load_holds_the_lock(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "data"
+    workbench.open(root, user=staff()).add_site("ODE", "Frivilligcenter Odense", "Odense")
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "bulk.out"
+    with out.open("wb") as stdout:
+        loader = subprocess.Popen([sys.executable, "-c", BULK_LOAD, str(root), "8"], stdout=stdout, cwd=repo)
+    try:
+        deadline = time.monotonic() + 60
+        while b"LOCKED" not in out.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reader = workbench.open(root, user=staff("Læser"))
+        cases = reader.frames.cases.height
+        volunteers = reader.frames.volunteers.height
+        assert b"DONE" not in out.read_bytes(), "the reader waited for the bulk load to finish"
+        assert (cases, volunteers) == (0, 0)  # what was committed before the load: nothing of it yet
+    finally:
+        assert loader.wait(timeout=60) == 0
+    assert workbench.open(root, user=staff()).frames.volunteers.height == int(out.read_text().split()[-1])

@@ -7,6 +7,7 @@ on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -182,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = run(argv)
     except WorkbenchError as exc:
         print(t("cli.error", message=str(exc)), file=sys.stderr)
+        code = 1
+    except OSError as exc:  # a full disk, a file that cannot be written: one sentence, never a traceback
+        key = "cli.disk_full" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "cli.os_error"
+        print(t("cli.error", message=t(key, detail=f"{exc.strerror or exc} ({exc.filename or ''})")), file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

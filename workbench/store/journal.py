@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import polars as pl
 from filelock import FileLock, Timeout
@@ -193,6 +193,7 @@ class JournalStore:
         self._lock = FileLock(str(self.root / "store.lock"), timeout=LOCK_TIMEOUT_S)
         self._gen = -1
         self._lines = 0  # complete lines of the current journal read so far
+        self._broken: str | None = None  # why this handle may no longer write (a failed write or fsync)
         self._found_version = SCHEMA_VERSION  # the schema the data directory had when opened
         self._seq = 0
         self._offset = 0
@@ -233,11 +234,14 @@ class JournalStore:
             raise StoreError("store.too_new", found=found, supported=SCHEMA_VERSION)
         if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):
             raise StoreError("store.unreadable", path=str(self.root), detail="permission denied")
-        with self._locked():
-            self._refresh()
-            self._clean_strays()
-            if found < SCHEMA_VERSION:
+        if found < SCHEMA_VERSION:
+            with self._locked():
+                self._refresh()
+                self._clean_strays()
                 self._migrate(found)
+        else:  # a reader never waits for a writer (a bulk load may hold the lock for minutes)
+            self._refresh()
+            self._clean_strays_if_free()
 
     def _read_marker(self, marker: Path) -> dict[str, Any]:
         try:
@@ -576,6 +580,8 @@ class JournalStore:
         ``build`` raises to refuse (nothing is written) or returns the call's result.
         The transaction is on disk (fsync'd) when this returns.
         """
+        if self._broken:
+            raise StoreError("store.read_only", path=str(self.root), detail=self._broken)
         if self._in_batch:
             result = self._stage(actor, build)
             if len(self._pending) >= BATCH_FLUSH_LINES:
@@ -586,6 +592,7 @@ class JournalStore:
                     raise
             return result
         with self._locked():
+            self._still_our_version()
             self._refresh()
             result = self._stage(actor, build)
             try:
@@ -594,6 +601,12 @@ class JournalStore:
                 self._forget_unwritten()
                 raise
             return result
+
+    def _still_our_version(self) -> None:
+        """Refuse to write (lock held) into a store another process has upgraded since this one opened it."""
+        found = self._read_marker(self.root / MARKER)["schema_version"]
+        if found != self._found_version:
+            raise StoreError("store.upgraded", path=str(self.root), found=found, ours=self._found_version)
 
     def _forget_unwritten(self) -> None:
         """Drop staged changes that did not reach the disk and re-read what did."""
@@ -623,20 +636,39 @@ class JournalStore:
             return
         path = self._journal_path()
         new_file = not path.exists()
-        with open(path, "ab") as handle:
-            if handle.tell() != self._offset:
-                handle.truncate(self._offset)  # drop a torn line left by a writer that died
-                handle.seek(self._offset)
-            data = b"".join(lines)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if new_file:
-            fsync_dir(self.root)
+        data = b"".join(lines)
+        try:
+            with open(path, "ab") as handle:
+                if handle.tell() != self._offset:
+                    handle.truncate(self._offset)  # drop a torn line left by a writer that died
+                    handle.seek(self._offset)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if new_file:
+                fsync_dir(self.root)
+        except OSError as exc:
+            self._fail_write(path, exc)
         self._offset += len(data)
         self._lines += len(lines)
         if self._offset > COMPACT_AFTER_BYTES:
-            self._compact()
+            try:
+                self._compact()
+            except OSError as exc:  # the write is durable already: it is saved; compaction is tried again later
+                shutil.rmtree(self.root / f".snapshot-{self._gen + 1:06d}.tmp", ignore_errors=True)
+                log.warning(t("store.compaction_failed", path=str(self.root), detail=str(exc)))
+
+    def _fail_write(self, path: Path, exc: OSError) -> NoReturn:
+        """A write or fsync that failed: take the lines back off and write nothing more with this handle.
+
+        After a failed fsync the kernel may have dropped the data while the file still shows it, so
+        the handle never retries (PostgreSQL's "fsyncgate" lesson): it stays read-only and says why.
+        """
+        with contextlib.suppress(OSError), open(path, "r+b") as handle:
+            handle.truncate(self._offset)
+            os.fsync(handle.fileno())
+        self._broken = exc.strerror or str(exc)
+        raise StoreError("store.write_failed", path=str(path), detail=self._broken) from exc
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -650,6 +682,7 @@ class JournalStore:
             yield
             return
         with self._locked():
+            self._still_our_version()
             self._refresh()
             self._in_batch = True
             try:
@@ -734,6 +767,18 @@ class JournalStore:
             handle.writelines(json.dumps(record, ensure_ascii=False).encode() + b"\n" for record in new)
             handle.flush()
             os.fsync(handle.fileno())
+
+    def _clean_strays_if_free(self) -> None:
+        """Tidy what crashed writers left, only if no one holds the write lock right now."""
+        try:
+            self._lock.acquire(timeout=0)
+        except (Timeout, OSError):
+            return
+        try:
+            self._refresh()
+            self._clean_strays()
+        finally:
+            self._lock.release()
 
     def _clean_strays(self) -> None:
         """Remove temp files and old generations a crashed process may have left behind."""

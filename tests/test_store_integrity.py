@@ -304,3 +304,63 @@ def test_a_reader_opens_and_builds_frames_while_a_bulk_load_holds_the_lock(tmp_p
     finally:
         assert loader.wait(timeout=60) == 0
     assert workbench.open(root, user=staff()).frames.volunteers.height == int(out.read_text().split()[-1])
+
+
+def _worked_store(root: Path) -> Any:
+    wb = workbench.open(root, user=staff(), today=lambda: TODAY)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    for name in ("Åse Ølund", "Bo Berg", "Carl Clausen"):
+        case = wb.open_referral(site_id="ODE", citizen={"display_name": name},
+                                consents=[{"purpose": "case_work", "given": True}], on=TODAY)
+        wb.record_event(case["id"], "note", text=f"Ringede til {name}")
+        wb.citizen(case["citizen_id"])  # an audited opening
+    wb.erase_citizen(case["citizen_id"])
+    return wb
+
+
+def test_a_backup_restored_into_a_new_folder_keeps_the_audit_trail_and_the_ledger(tmp_path: Path) -> None:
+    wb = _worked_store(tmp_path / "data")
+    backup = wb.backup(tmp_path / "backup.json")
+    saved = json.loads(backup.read_text())
+    fresh = workbench.open(tmp_path / "new", user=staff("Ada Admin", roles=("admin", "coordinator")))
+    assert fresh.restore(backup) == 0
+    trail = list(fresh._store.audit_trail())
+    assert trail[:-1] == saved["audit"] and len(trail) > 15  # every record, as it was
+    assert (trail[-1]["actor"], trail[-1]["action"]) == ("ada.admin", "restore")
+    assert fresh._store.export_tables()["erasures"] == saved["tables"]["erasures"] != []
+    assert fresh.check().sound
+    again = list(workbench.open(tmp_path / "new", user=staff())._store.audit_trail())
+    assert again == trail  # a reopened store shows the same trail
+
+
+def test_a_restore_into_the_same_store_keeps_its_own_trail(tmp_path: Path) -> None:
+    wb = _worked_store(tmp_path / "data")
+    backup = wb.backup(tmp_path / "backup.json")
+    before = list(wb._store.audit_trail())
+    wb.restore(backup)
+    after = list(wb._store.audit_trail())
+    assert after[:len(before)] == before and [a["action"] for a in after[len(before):]] == ["restore"]
+
+
+@pytest.mark.parametrize("damage", ["dangling-event", "dangling-case", "changed-byte"])
+def test_a_backup_that_does_not_hold_together_is_refused_before_anything_changes(tmp_path: Path,
+                                                                                 damage: str) -> None:
+    wb = _worked_store(tmp_path / "data")
+    backup = wb.backup(tmp_path / "backup.json")
+    data = json.loads(backup.read_text())
+    if damage == "dangling-event":
+        data["tables"]["events"][0]["case_id"] = "S999999"
+    elif damage == "dangling-case":
+        data["tables"]["cases"][0]["citizen_id"] = "B999999"
+    if damage == "changed-byte":
+        backup.write_text(json.dumps(data).replace("Bo Berg", "Bo Borg"))
+    else:
+        data.pop("checksum")  # an older backup, or one edited by hand, carries no checksum
+        backup.write_text(json.dumps(data))
+    files = {p.name: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file() and p.name != "store.lock"}
+    with pytest.raises(StoreError) as refused:
+        wb.restore(backup)
+    expected = {"dangling-event": "S999999", "dangling-case": "B999999", "changed-byte": "checksum"}[damage]
+    assert expected in refused.value.message
+    assert files == {p.name: p.read_bytes() for p in (tmp_path / "data").rglob("*")
+                     if p.is_file() and p.name != "store.lock"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -31,10 +32,11 @@ def backup(store: Store, actor: str, target: Path) -> Path:
     if target.exists():
         raise InvalidInput("backup.target_exists", field="to", path=str(target))
     tables = store.export_tables()
+    audit = list(store.audit_trail())
     data = {
         "format": BACKUP_FORMAT, "schema_version": SCHEMA_VERSION,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "created_by": actor,
-        "tables": tables, "audit": list(store.audit_trail()),
+        "tables": tables, "audit": audit, "checksum": _content_digest(tables, audit),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, json.dumps(data, ensure_ascii=False).encode("utf-8"))
@@ -42,8 +44,26 @@ def backup(store: Store, actor: str, target: Path) -> Path:
     return target
 
 
-def read_backup(source: Path) -> dict[str, list[dict[str, Any]]]:
-    """The tables held in a backup file, refusing anything that is not one of ours."""
+def _content_digest(tables: Any, audit: Any) -> str:
+    """SHA-256 of a backup's tables and audit trail, as canonical JSON (keys sorted, no spaces)."""
+    canonical = json.dumps({"tables": tables, "audit": audit}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _dangling(tables: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The first reference in ``tables`` to a record that is not there, in words; None when all are."""
+    for table, column, target in _REFERENCES:
+        known = {doc["id"] for doc in tables.get(target, [])}
+        for doc in tables.get(table, []):
+            ref = doc.get(column)
+            if ref is not None and ref not in known:
+                return t("check.dangling", entity=table, id=doc.get("id"), target=target, ref=ref)
+    return None
+
+
+def read_backup(source: Path) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The tables and audit trail held in a backup file, refusing anything that is not one of ours,
+    that fails its checksum, or that holds a record or reference that does not hold together."""
     try:
         data = json.loads(Path(source).read_bytes())
     except (OSError, ValueError) as exc:
@@ -52,25 +72,34 @@ def read_backup(source: Path) -> dict[str, list[dict[str, Any]]]:
         raise StoreError("backup.not_a_backup", path=str(source))
     if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
         raise StoreError("store.too_new", found=data.get("schema_version"), supported=SCHEMA_VERSION)
-    tables = data.get("tables")
-    if not isinstance(tables, dict) or any(not isinstance(v, list) for v in tables.values()):
+    tables, audit = data.get("tables"), data.get("audit", [])
+    if (not isinstance(tables, dict) or any(not isinstance(v, list) for v in tables.values())
+            or not isinstance(audit, list)):
         raise StoreError("backup.not_a_backup", path=str(source))
-    return {name: list(tables.get(name, [])) for name in TABLES}
-
-
-def restore(store: Store, actor: str, source: Path) -> int:
-    """Replace the store's content with a backup, re-applying every erasure made since.
-
-    Returns how many erasures from the ledger had to be applied again.
-    """
-    tables = read_backup(source)
-    for name, docs in tables.items():
+    if "checksum" in data and data["checksum"] != _content_digest(tables, audit):  # older backups have none
+        raise StoreError("backup.unreadable", path=str(source), detail="checksum")
+    whole = {name: list(tables.get(name, [])) for name in TABLES}
+    for name, docs in whole.items():
         model = TABLES[name].model
         for doc in docs:
             try:
                 model.model_validate(doc)
             except (WorkbenchError, ValueError) as exc:
                 raise StoreError("backup.unreadable", path=str(source), detail=f"{name}: {exc}") from None
+    problem = _dangling(whole)
+    if problem:
+        raise StoreError("backup.unreadable", path=str(source), detail=problem)
+    return whole, audit
+
+
+def restore(store: Store, actor: str, source: Path) -> int:
+    """Replace the store's content with a backup, re-applying every erasure made since.
+
+    The audit trail is kept: a store's own trail stays as it is (with the restore added), and a
+    store with no trail yet (a new folder) takes the backup's. Returns how many erasures from the
+    ledger had to be applied again.
+    """
+    tables, audit = read_backup(source)  # every check before anything changes
     reapplied = 0
 
     def erased_again(current: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
@@ -80,7 +109,7 @@ def restore(store: Store, actor: str, source: Path) -> int:
                 reapplied += 1
         return tables
 
-    store.replace_all(erased_again, actor=actor)
+    store.replace_all(erased_again, actor=actor, audit=audit)
     return reapplied
 
 

@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -821,11 +821,13 @@ class JournalStore:
     def _export(self) -> Tables:
         return {name: [strip_none(d) for d in self._frame(name).to_dicts()] for name in TABLES}
 
-    def replace_all(self, tables: Tables | Callable[[Tables], Tables], actor: str) -> None:
+    def replace_all(self, tables: Tables | Callable[[Tables], Tables], actor: str,
+                    audit: Sequence[Mapping[str, Any]] = ()) -> None:
         """Replace every table's content (restore), as one committed generation.
 
         ``tables`` may be a function of the current tables, called under the write lock, so that
         what must survive a restore (the erasure ledger) is read and kept in the same step.
+        ``audit``: the restored copy's audit trail, which a store with no trail of its own takes on.
         """
 
         def build(store: JournalStore, tx: Transaction) -> None:
@@ -841,6 +843,19 @@ class JournalStore:
 
         with self._locked():
             self._refresh()
+            if audit and not self._tail_audit and not (self.root / "audit.ndjson").exists():
+                self._take_audit(audit)
             self._stage(actor, build)
             self._flush()
             self._compact()
+
+    def _take_audit(self, audit: Sequence[Mapping[str, Any]]) -> None:
+        """Start this store's empty audit trail with a restored copy's (lock held).
+
+        The store's sequence moves past the copy's first (committed by a compaction), so that every
+        later record follows the copy's in the trail; a crash in between leaves no record hidden.
+        """
+        self._seq = max(self._seq, *(_audit_position(record)[0] for record in audit))
+        self._compact()
+        write_atomic(self.root / "audit.ndjson", b"".join(
+            json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for record in audit))

@@ -52,6 +52,8 @@ CHECKSUMS = "checksums.json"
 COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 BATCH_FLUSH_LINES = 100_000
+BATCH_HOLD_S = 0.8  # a batch commits and lets other writers in at least this often ...
+BATCH_PAUSE_S = 0.1  # ... for this long (filelock polls every 0.05 s)
 SEALED_SINCE = 3  # the schema version from which every journal line carries its checksum
 T = TypeVar("T")
 Tables = dict[str, list[dict[str, Any]]]
@@ -193,6 +195,7 @@ class JournalStore:
         self._lock = FileLock(str(self.root / "store.lock"), timeout=LOCK_TIMEOUT_S)
         self._gen = -1
         self._lines = 0  # complete lines of the current journal read so far
+        self._held_since = 0.0  # when a batch last took the lock
         self._broken: str | None = None  # why this handle may no longer write (a failed write or fsync)
         self._found_version = SCHEMA_VERSION  # the schema the data directory had when opened
         self._seq = 0
@@ -584,12 +587,13 @@ class JournalStore:
             raise StoreError("store.read_only", path=str(self.root), detail=self._broken)
         if self._in_batch:
             result = self._stage(actor, build)
-            if len(self._pending) >= BATCH_FLUSH_LINES:
+            if len(self._pending) >= BATCH_FLUSH_LINES or time.monotonic() - self._held_since > BATCH_HOLD_S:
                 try:
                     self._flush()
                 except BaseException:
                     self._forget_unwritten()
                     raise
+                self._let_others_write()
             return result
         with self._locked():
             self._still_our_version()
@@ -601,6 +605,19 @@ class JournalStore:
                 self._forget_unwritten()
                 raise
             return result
+
+    def _let_others_write(self) -> None:
+        """Between the chunks of a long batch: give the lock up for a moment, then catch up with what
+        others wrote meanwhile (the batch's later calls validate against that)."""
+        self._lock.release()
+        time.sleep(BATCH_PAUSE_S)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise StoreError("store.busy", seconds=int(LOCK_TIMEOUT_S)) from None
+        self._held_since = time.monotonic()
+        self._still_our_version()
+        self._refresh()
 
     def _still_our_version(self) -> None:
         """Refuse to write (lock held) into a store another process has upgraded since this one opened it."""
@@ -674,9 +691,11 @@ class JournalStore:
     def batch(self) -> Iterator[None]:
         """Hold the lock for many calls and commit them together (bulk import, demo data).
 
-        Each call still validates against the state the earlier calls built. On an
-        error, what was not yet flushed is dropped and the in-memory state reloaded;
-        large batches are flushed every ``BATCH_FLUSH_LINES`` transactions.
+        Each call still validates against the state the earlier calls built. A long batch
+        commits in chunks: every ``BATCH_HOLD_S`` seconds (or ``BATCH_FLUSH_LINES`` lines) it
+        writes what it has, lets other writers in, and catches up with them, so no one waits
+        long for a bulk load. On an error, what was not yet written is dropped and the
+        in-memory state reloaded.
         """
         if self._in_batch:
             yield
@@ -684,7 +703,7 @@ class JournalStore:
         with self._locked():
             self._still_our_version()
             self._refresh()
-            self._in_batch = True
+            self._in_batch, self._held_since = True, time.monotonic()
             try:
                 yield
             except BaseException:

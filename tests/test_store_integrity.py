@@ -389,3 +389,27 @@ def test_another_writer_gets_its_turn_during_a_bulk_load(tmp_path: Path) -> None
     loaded = int(out.read_text().split()[-1])
     names = set(workbench.open(root, user=staff()).frames.volunteers["name"].to_list())
     assert saved["name"] in names and len(names) == loaded + 1  # both kept, nothing lost or doubled
+
+
+def test_every_command_on_a_full_disk_says_so_in_one_sentence(tmp_path: Path) -> None:
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_disk() -> None:  # in the child: files may not grow past 200 kB (EFBIG), and that is no signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "workbench.cli", "demo", "--cases", "400", "--data", str(root)],
+                          cwd=repo, capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
+                          env={**os.environ, "WORKBENCH_LANG": "da"}, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Fejl:")]
+    assert len(errors) == 1 and ("ikke gemt" in errors[0] or "Disken er fuld" in errors[0]), done.stderr
+    report = workbench.open(root, user="demo.admin").check()  # what was saved before the disk filled holds together
+    assert report.sound, report.problems

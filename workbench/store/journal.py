@@ -669,11 +669,16 @@ class JournalStore:
         self._offset += len(data)
         self._lines += len(lines)
         if self._offset > COMPACT_AFTER_BYTES:
-            try:
-                self._compact()
-            except OSError as exc:  # the write is durable already: it is saved; compaction is tried again later
-                shutil.rmtree(self.root / f".snapshot-{self._gen + 1:06d}.tmp", ignore_errors=True)
-                log.warning(t("store.compaction_failed", path=str(self.root), detail=str(exc)))
+            self._compact_after_a_write()
+
+    def _compact_after_a_write(self) -> None:
+        """Compact; a failure is logged, not raised: the writes before it are durable already (saved),
+        and the next write tries again."""
+        try:
+            self._compact()
+        except OSError as exc:
+            shutil.rmtree(self.root / f".snapshot-{self._gen + 1:06d}.tmp", ignore_errors=True)
+            log.warning(t("store.compaction_failed", path=str(self.root), detail=str(exc)))
 
     def _fail_write(self, path: Path, exc: OSError) -> NoReturn:
         """A write or fsync that failed: take the lines back off and write nothing more with this handle.
@@ -712,7 +717,7 @@ class JournalStore:
             finally:
                 self._in_batch = False
             self._flush()
-            self._compact()
+            self._compact_after_a_write()
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot generation now."""

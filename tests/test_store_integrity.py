@@ -413,3 +413,46 @@ def test_every_command_on_a_full_disk_says_so_in_one_sentence(tmp_path: Path) ->
     assert len(errors) == 1 and ("ikke gemt" in errors[0] or "Disken er fuld" in errors[0]), done.stderr
     report = workbench.open(root, user="demo.admin").check()  # what was saved before the disk filled holds together
     assert report.sound, report.problems
+
+
+def test_check_repair_keeps_everything_before_the_damage_after_a_confirmation(
+        pristine: tuple[Path, Path, list[int]], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from workbench.service import users
+
+    _, _, starts = pristine
+    root, path = _copy(pristine, tmp_path / "repair")
+    users.add(root, users.make_user(id="ada", name="Ada Admin", role="admin"))
+    users.add(root, users.make_user(id="kim", name="Kim Koordinator", role="coordinator", sites=("ODE",)))
+    whole = path.read_bytes()
+    path.write_bytes(whole[:starts[-1]])
+    before_last = _tables(root)
+    damaged = bytearray(whole)
+    damaged[starts[1] + 5] ^= 0xFF  # the second of three lines
+    path.write_bytes(bytes(damaged))
+    path.write_bytes(whole[:starts[1]])
+    kept_by_repair = _tables(root)
+    path.write_bytes(bytes(damaged))
+    assert before_last != kept_by_repair
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workbench.cli", "check", "--data", str(root), *args],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False,
+                              env={**os.environ, "WORKBENCH_LANG": "da"}, cwd=Path(__file__).resolve().parents[1])
+
+    plain = cli("--user", "ada")
+    assert plain.returncode == 1 and "linje 2" in plain.stderr and "Traceback" not in plain.stderr
+    refused = cli("--repair", "--user", "kim", "--yes")
+    assert refused.returncode == 1 and "Det må du ikke" in refused.stderr
+    unconfirmed = cli("--repair", "--user", "ada")
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    assert path.read_bytes() == bytes(damaged)  # nothing changed without a confirmation
+    repaired = cli("--repair", "--user", "ada", "--yes")
+    assert repaired.returncode == 0, repaired.stderr
+    assert _tables(root) == kept_by_repair  # everything before the damage, nothing after it
+    [aside] = list(path.parent.glob(f"damaged-{path.stem}-*.ndjson"))
+    assert aside.read_bytes() == bytes(damaged)[starts[1]:]  # set aside, not deleted
+    assert cli("--user", "ada").returncode == 0

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", parents=[common], help="verify integrity")
     check.add_argument("--json", action="store_true")
+    check.add_argument("--repair", action="store_true",
+                       help="a damaged journal: keep everything before the damage (the rest is set aside in a file)")
+    check.add_argument("--yes", action="store_true", help="with --repair: do not ask for confirmation")
 
     backup = commands.add_parser("backup", parents=[common], help="write a consistent copy")
     backup.add_argument("--to", required=True, type=Path)
@@ -112,6 +115,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(t("cli.demo_done", cases=summary.cases, events=summary.events,
                 seconds=time.perf_counter() - started))
         return 0
+    if args.command == "check" and args.repair:
+        return _repair(args)
     wb = workbench.open(args.data, user=args.user)
     if args.command == "check":
         report = wb.check()
@@ -169,6 +174,35 @@ def _users(args: argparse.Namespace) -> int:
         user = users.set_role(root, args.id, tuple(args.role), None if args.site is None else tuple(args.site))
         sites = f" ({', '.join(user.sites)})" if user.sites else ""
         print(t("users.role_set", id=user.id, role=_roles(user), sites=sites))
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """``workbench check --repair``: an administrator keeps everything before a damaged journal line."""
+    from workbench.config import data_dir
+    from workbench.errors import NotAllowed
+    from workbench.service import admin, users
+
+    root = data_dir(args.data)
+    user = users.resolve(root, args.user)
+    if not user.has("admin"):
+        raise NotAllowed("access.refused", method="check --repair", role=user.role.value, where="")
+    found = admin.journal_damage(root)
+    if found is None:
+        print(t("repair.nothing"))
+        return 0
+    print(found.message)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(t("repair.confirm_needed"), file=sys.stderr)
+            return 1
+        if input(t("repair.ask", line=found.params["line"], after=found.params["after"])).strip().lower() not in (
+                "ja", "yes"):
+            print(t("repair.cancelled"))
+            return 1
+    done = admin.repair_journal(root)
+    assert done is not None
+    print(t("repair.done", path=str(done.journal), line=done.line, count=done.set_aside, aside=str(done.aside)))
     return 0
 
 

@@ -18,8 +18,8 @@ from workbench.errors import InvalidInput, StoreError, WorkbenchError
 from workbench.i18n import t
 from workbench.reporting.frames import Frames, case_status
 from workbench.service.privacy import erase_in_tables, refuse_inside_data
-from workbench.store import Store
-from workbench.store.journal import write_atomic
+from workbench.store import Store, journal
+from workbench.store.journal import Repair, write_atomic
 from workbench.store.schema import SCHEMA_VERSION, TABLES
 
 BACKUP_FORMAT = "brobygning-workbench-backup"
@@ -184,3 +184,17 @@ def _check_timelines(store: Store, frames: Frames, cases: pl.DataFrame, report: 
         if state.status is not None and derived.get(case_id) != state.status.value:
             report.problems.append(t("check.timeline", number=number,
                                      detail=f"{derived.get(case_id)} ≠ {state.status.value}"))
+
+
+def journal_damage(root: Path) -> StoreError | None:
+    """The error a damaged journal stops the store with (file, line, what follows), or None when it reads whole."""
+    return journal.damage(root)
+
+
+def repair_journal(root: Path) -> Repair | None:
+    """Keep every journal line before the first damaged one; the rest is set aside in a file, never deleted.
+
+    For ``workbench check --repair``, run by an administrator after a confirmation: the store cannot
+    be opened while its journal is damaged, so this works on the folder, under the write lock.
+    """
+    return journal.cut_at_damage(root)

@@ -883,3 +883,43 @@ class JournalStore:
         self._compact()
         write_atomic(self.root / "audit.ndjson", b"".join(
             json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for record in audit))
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What ``cut_at_damage`` did: the journal, the damaged line, how many lines were set aside, and where."""
+
+    journal: Path
+    line: int
+    set_aside: int
+    aside: Path
+
+
+def damage(root: Path) -> StoreError | None:
+    """The ``store.damaged`` error opening the store gives, or None when its journal reads whole."""
+    try:
+        JournalStore(Path(root), create=False)
+    except StoreError as exc:
+        if exc.key == "store.damaged":
+            return exc
+        raise
+    return None
+
+
+def cut_at_damage(root: Path) -> Repair | None:
+    """Keep every journal line before the first damaged one; the damaged line and all after it are moved
+    to a file beside the journal (never deleted), so the store opens with everything before the damage."""
+    found = damage(root)
+    if found is None:
+        return None
+    path, line = Path(str(found.params["path"])), int(found.params["line"])
+    with FileLock(str(Path(root) / "store.lock"), timeout=LOCK_TIMEOUT_S):
+        data = path.read_bytes()
+        lines = data.splitlines(keepends=True)
+        keep = sum(len(part) for part in lines[: line - 1])
+        aside = path.with_name(f"damaged-{path.stem}-{datetime.now(UTC):%Y%m%dT%H%M%S}.ndjson")  # kept by tidying
+        write_atomic(aside, data[keep:])
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+    return Repair(path, line, len(lines) - line + 1, aside)

@@ -101,6 +101,8 @@ def _checksums(snap: Path) -> dict[str, str] | None:
     """A snapshot's recorded checksums by file name (None when the record is missing or damaged)."""
     try:
         recorded = json.loads((snap / CHECKSUMS).read_bytes())
+    except FileNotFoundError:
+        raise  # a compaction may have replaced the snapshot under a lock-free reader: it reads again
     except (OSError, ValueError):
         return None
     return recorded if isinstance(recorded, dict) else None
@@ -108,7 +110,10 @@ def _checksums(snap: Path) -> dict[str, str] | None:
 
 def _read_verified(snap: Path, name: str) -> bytes | None:
     """The bytes of a snapshot's Arrow copy if its recorded checksum matches, else None."""
-    expected = (_checksums(snap) or {}).get(name)
+    try:
+        expected = (_checksums(snap) or {}).get(name)
+    except FileNotFoundError:
+        return None
     try:
         data = (snap / name).read_bytes()
     except OSError:
@@ -390,8 +395,13 @@ class JournalStore:
                 return frame
         path = snap / f"{name}.ndjson"
         data = path.read_bytes()
-        recorded = _checksums(snap)
         must = self._sealed and snap.name != "snapshot-000000"  # the first, empty snapshot has no record
+        try:
+            recorded = _checksums(snap)
+        except FileNotFoundError:
+            if must:
+                raise  # gone with its snapshot (re-read), or gone for good (named by the caller)
+            recorded = None
         if recorded is None and must:
             raise StoreError("store.corrupt", path=str(snap / CHECKSUMS), detail="missing or unreadable")
         expected = (recorded or {}).get(f"{name}.ndjson")
@@ -822,7 +832,10 @@ class JournalStore:
         the journal's lines are checked whenever it is read)."""
         self._refresh()
         snap = self.root / f"snapshot-{self._gen:06d}"
-        recorded = _checksums(snap)
+        try:
+            recorded = _checksums(snap)
+        except FileNotFoundError:
+            recorded = None
         if recorded is None:
             return [] if snap.name == "snapshot-000000" else [str(snap / CHECKSUMS)]
         damaged = []

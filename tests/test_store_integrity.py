@@ -281,21 +281,27 @@ print("DONE", i, flush=True)
 """
 
 
-def test_a_reader_opens_and_builds_frames_while_a_bulk_load_holds_the_lock(tmp_path: Path) -> None:
+def _bulk_load_holding_the_lock(root: Path, out: Path, seconds: float) -> Any:
+    """A store with one site, and a process that has taken its write lock for a bulk load of ``seconds``."""
     import subprocess
     import sys
     import time
 
-    root = tmp_path / "data"
     workbench.open(root, user=staff()).add_site("ODE", "Frivilligcenter Odense", "Odense")
-    repo = Path(__file__).resolve().parents[1]
-    out = tmp_path / "bulk.out"
     with out.open("wb") as stdout:
-        loader = subprocess.Popen([sys.executable, "-c", BULK_LOAD, str(root), "8"], stdout=stdout, cwd=repo)
+        loader = subprocess.Popen([sys.executable, "-c", BULK_LOAD, str(root), str(seconds)], stdout=stdout,
+                                  cwd=Path(__file__).resolve().parents[1])
+    deadline = time.monotonic() + 60
+    while b"LOCKED" not in out.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return loader
+
+
+def test_a_reader_opens_and_builds_frames_while_a_bulk_load_holds_the_lock(tmp_path: Path) -> None:
+
+    root, out = tmp_path / "data", tmp_path / "bulk.out"
+    loader = _bulk_load_holding_the_lock(root, out, seconds=8)
     try:
-        deadline = time.monotonic() + 60
-        while b"LOCKED" not in out.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.01)
         reader = workbench.open(root, user=staff("Læser"))
         cases = reader.frames.cases.height
         volunteers = reader.frames.volunteers.height
@@ -367,20 +373,10 @@ def test_a_backup_that_does_not_hold_together_is_refused_before_anything_changes
 
 
 def test_another_writer_gets_its_turn_during_a_bulk_load(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-    import time
 
-    root = tmp_path / "data"
-    workbench.open(root, user=staff()).add_site("ODE", "Frivilligcenter Odense", "Odense")
-    repo = Path(__file__).resolve().parents[1]
-    out = tmp_path / "bulk.out"
-    with out.open("wb") as stdout:
-        loader = subprocess.Popen([sys.executable, "-c", BULK_LOAD, str(root), "6"], stdout=stdout, cwd=repo)
+    root, out = tmp_path / "data", tmp_path / "bulk.out"
+    loader = _bulk_load_holding_the_lock(root, out, seconds=6)
     try:
-        deadline = time.monotonic() + 60
-        while b"LOCKED" not in out.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.01)
         other = workbench.open(root, user=staff("Anden Koordinator"))
         saved = other.register_volunteer(site_id="ODE", name="Skrevet midt i indlæsningen")
         assert b"DONE" not in out.read_bytes(), "the second writer waited for the whole bulk load"

@@ -19,9 +19,9 @@ import typing
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, create_model, model_validator
 
-from workbench.domain.model import CloseReason, Name, Record, Text
+from workbench.domain.model import CloseReason, Name, Record, Text, parse
 from workbench.domain.workflow import EventKind
 from workbench.errors import InvalidInput
 
@@ -175,14 +175,7 @@ def carries(kind: EventKind) -> tuple[str, ...]:
 
 def payload(kind: EventKind, fields: dict[str, Any]) -> Payload:
     """The typed payload of a new event, or ``InvalidInput`` naming the field that is missing or wrong."""
-    try:
-        return PAYLOADS[kind].model_validate({**fields, "kind": kind})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][-1]) if first["loc"] else None
-        key = {"missing": "input.required", "extra_forbidden": "input.unknown_field", "enum": "input.choice",
-               "literal_error": "input.choice"}.get(first["type"], "input.type")
-        raise InvalidInput(key, field=field, detail=first.get("msg", "")) from None
+    return parse(PAYLOADS[kind], {**fields, "kind": kind})
 
 
 def as_payload(value: Any) -> Payload:

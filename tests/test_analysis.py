@@ -491,7 +491,7 @@ def test_outcomes_split_by_mode_only_when_every_mode_is_large_enough() -> None:
     assert o.filter(pl.col("instrument") == "ucla3").get_column("mode").to_list() == ["all"]
 
 
-def test_t_quantile_without_scipy() -> None:
+def test_t_quantile_matches_the_tables() -> None:
     table = {1: 12.706204736, 2: 4.302652730, 4: 2.776445105, 9: 2.262157163, 29: 2.045229642, 120: 1.979930405}
     for df, expected in table.items():
         assert a.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-8)

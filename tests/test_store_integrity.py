@@ -18,6 +18,7 @@ from people import staff
 import workbench
 from workbench.errors import StoreError
 from workbench.store import JournalStore, journal
+from workbench.store.schema import SCHEMA_VERSION
 
 TODAY = date(2026, 5, 1)
 
@@ -176,7 +177,7 @@ def test_a_version_2_store_is_sealed_on_open(pristine: tuple[Path, Path, list[in
     (root / "CURRENT").write_text(json.dumps({"generation": current["generation"], "seq": current["seq"]}))
     (root / journal.MARKER).write_text(json.dumps({"format": journal.FORMAT, "schema_version": 2}))
     assert _tables(root) == before
-    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == 3
+    assert json.loads((root / journal.MARKER).read_text())["schema_version"] == SCHEMA_VERSION
     generation = json.loads((root / "CURRENT").read_text())["generation"]
     workbench.open(root, user=staff()).add_site("KGE", "Frivilligcenter Køge", "Køge")
     for line in (root / f"journal-{generation:06d}.ndjson").read_bytes().splitlines():

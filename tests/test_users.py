@@ -109,14 +109,15 @@ def test_users_may_be_added_before_the_store_is_created(tmp_path: Path) -> None:
     assert (root / "workbench.json").is_file()
 
 
-def test_the_demo_has_two_coordinators_at_two_sites_a_lead_and_an_admin(tmp_path: Path) -> None:
+def test_the_demo_has_two_coordinators_at_two_sites_a_lead_an_admin_and_lab_and_research(tmp_path: Path) -> None:
     root = tmp_path / "data"
     done = cli("demo", "--cases", "20", data=root)
     assert done.returncode == 0, done.stderr
     made = users.load(root)
     assert {(u.roles, u.sites) for u in made.values()} == {
         ((users.Role.coordinator,), ("ODE",)), ((users.Role.coordinator,), ("AAR",)), ((users.Role.lead,), ()),
-        ((users.Role.admin,), ()), ((users.Role.admin, users.Role.coordinator), ("ODE", "AAR", "AAL", "ESB", "KGE"))}
+        ((users.Role.admin,), ()), ((users.Role.admin, users.Role.coordinator), ("ODE", "AAR", "AAL", "ESB", "KGE")),
+        ((users.Role.lab,), ()), ((users.Role.researcher,), ())}
     trail = list(workbench.open(root, user="demo.admin")._store.audit_trail())
     assert {a["actor"] for a in trail} == {"demo.indlaesning"}  # the demo data names who loaded it
     assert cli("demo", "--cases", "5", data=root).returncode == 0

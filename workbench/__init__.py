@@ -47,56 +47,27 @@ def open(
     the signed-in user (``JUPYTERHUB_USER``, ``WORKBENCH_USER``), else the only user there is.
     Every call is checked against the user's roles and sites. There is no handle without a user.
     """
-    from workbench import config
-    from workbench.service import Workbench, users
-    from workbench.store import JournalStore
+    from workbench.service import opening
 
-    root = config.data_dir(path)
-    store = _preheated.pop(root, None) or JournalStore(root, create=create)
-    _migrate_users(root)
-    return Workbench(store, users.resolve(root, user), today=today)
-
-
-_preheated: dict[os.PathLike[str], Any] = {}
+    return opening.open_workbench(path, user=user, create=create, today=today)
 
 
 def preheat(path: str | os.PathLike[str] | None = None) -> None:
-    """Open the data directory and build its frames before anyone signs in (a preheated page kernel).
+    """Open the data directory and build its frames before anyone signs in (``service.opening.preheat``)."""
+    from workbench.service import opening
 
-    No handle is made: the next ``open`` of the directory, for the user who signs in, uses the store
-    opened here (and catches up with whatever other processes wrote meanwhile).
-    """
-    from workbench import config
-    from workbench.reporting.frames import Frames
-    from workbench.store import JournalStore
-
-    root = config.data_dir(path)
-    store = JournalStore(root)
-    Frames(store).all()
-    _preheated[root] = store
+    opening.preheat(path)
 
 
 def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:
     """Create an empty data directory (or check an existing one); no user is needed for a store that holds nothing yet."""
-    from workbench import config
-    from workbench.store import JournalStore
+    from workbench.service import opening
 
-    root = config.data_dir(path)
-    JournalStore(root, create=True)
-    return root
+    return opening.init(path)
 
 
-def _migrate_users(root: os.PathLike[str]) -> None:
-    """An older data directory's ``config.json`` users become ``users.toml``, once, with a message."""
-    import logging
-    from pathlib import Path
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext workbench``: a ``lab`` handle on the newest extract and the ``%workbench`` magic."""
+    from workbench.magic import load
 
-    from workbench import config
-    from workbench.i18n import t
-    from workbench.service import users
-
-    made = users.migrate_config(Path(root), config.user_config(Path(root)))
-    if made:
-        logging.getLogger("workbench").warning(t(
-            "users.migrated", config=str(Path(root) / config.CONFIG_FILE), path=str(users.path(Path(root))),
-            users=", ".join(f"{u.id} ({u.role.value})" for u in made)))
+    load(ipython)

@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     erase = commands.add_parser("erase-citizen", parents=[common], help="GDPR erasure of one citizen")
     erase.add_argument("citizen_id")
 
+    extract = commands.add_parser("extract", parents=[common],
+                                  help="write a de-identified research extract (Parquet + datapackage.json)")
+    extract.add_argument("--k", type=int, default=5, help="the least number of citizens sharing a combination of "
+                         "site, age group and referral month (default 5)")
+
     users = commands.add_parser("users", help="the people who use this data directory (users.toml)")
     users.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
     actions = users.add_subparsers(dest="action", required=True)
@@ -83,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
+    from workbench.config import data_dir
+
+    print(t("cli.data_folder", path=str(data_dir(args.data))), file=sys.stderr)
     if args.command == "serve":
         from workbench.serve import serve
 
@@ -139,6 +147,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(wb.export_citizen(args.citizen_id), ensure_ascii=False, indent=1))
         else:
             sys.stdout.write(wb.export_citizen_csv(args.citizen_id))
+        return 0
+    if args.command == "extract":
+        if args.k < 2:
+            print(t("input.number_range"), file=sys.stderr)
+            return 2
+        print(wb.extract(k=args.k).summary())
         return 0
     if args.command == "erase-citizen":
         wb.erase_citizen(args.citizen_id)

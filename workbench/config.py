@@ -1,8 +1,9 @@
 """Where the data lives and who is acting: from arguments, environment, then defaults.
 
-The data directory never comes from a path relative to the notebook (Voila runs
-each kernel in the notebook's folder): ``--data``/``path``, else ``WORKBENCH_DATA``,
-else a per-user data directory.
+The data directory never comes from a path relative to the notebook (Voila and JupyterLab
+run each kernel in the notebook's folder): ``--data``/``path``, else ``WORKBENCH_DATA``, else a
+per-user data directory. A relative ``WORKBENCH_DATA`` is made absolute in the first process
+that reads it (the command line, the server) and written back, so kernels inherit the absolute path.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit).expanduser().resolve()
     env = os.environ.get("WORKBENCH_DATA", "").strip()
     if env:
-        return Path(env).expanduser().resolve()
+        resolved = Path(env).expanduser().resolve()
+        if str(resolved) != env:  # made absolute once, here: every process started from this one finds the same folder
+            os.environ["WORKBENCH_DATA"] = str(resolved)
+        return resolved
     return Path(platformdirs.user_data_dir("brobygning-workbench", appauthor=False))
 
 

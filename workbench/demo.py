@@ -909,7 +909,8 @@ LOADER = "demo.indlaesning"
 
 def demo_users() -> list[Any]:
     """The demo's named users: a coordinator at Odense and one at Aarhus, the project lead, an
-    administrator, and the loader of the demo data (administrator and coordinator of every site)."""
+    administrator, a lab participant, a researcher, and the loader of the demo data (administrator
+    and coordinator of every site)."""
     from workbench.service.users import Role, make_user
 
     return [
@@ -919,6 +920,8 @@ def demo_users() -> list[Any]:
         make_user(id="demo.koordinator.aar", name="Demo Koordinator Aarhus", role=Role.coordinator, sites=("AAR",)),
         make_user(id="demo.projektleder", name="Demo Projektleder", role=Role.lead),
         make_user(id="demo.admin", name="Demo Administrator", role=Role.admin),
+        make_user(id="demo.lab", name="Demo Laboratoriedeltager", role=Role.lab),
+        make_user(id="demo.forsker", name="Demo Forsker", role=Role.researcher),
     ]
 
 

@@ -307,13 +307,47 @@ class Case(Record):
     version: int = 1
 
 
+class PilotStep(StrEnum):
+    """The funnel steps an intervention's success criteria can name (shares of its cases)."""
+
+    conversation = "conversation"
+    escorted = "escorted"
+    attended = "attended"
+    lasting_4w = "lasting_4w"
+    lasting_12w = "lasting_12w"
+
+
+class TemplateStep(Record):
+    """One step of an intervention template, due so many days after the first conversation."""
+
+    name: Label
+    day: int = Field(ge=0, le=730)
+
+
+class SuccessCriterion(Record):
+    """An intervention succeeds when at least this share of its cases reaches this step."""
+
+    step: PilotStep
+    at_least: float = Field(ge=0.0, le=1.0)
+
+
 class Intervention(Record):
-    """A lab-track intervention (indsats); cases carry its label."""
+    """A lab-track intervention (indsats) and its versioned template; cases carry its label.
+
+    A template is forked into a new record with the same name and the next ``template_version``
+    (``forked_from`` names its parent), so cases piloted on an earlier version keep theirs.
+    """
 
     id: str
     name: Name
     description: Text = ""
     started_on: date
+    template_version: int = Field(default=1, ge=1, le=1000)
+    target_group: TargetGroup | None = None
+    steps: list[TemplateStep] = Field(default_factory=list)
+    success_criteria: list[SuccessCriterion] = Field(default_factory=list)
+    forked_from: str | None = None
+    pilot_sites: list[SiteCode] = Field(default_factory=list)
 
 
 class CloseReason(StrEnum):

@@ -141,7 +141,7 @@ class Workbench:
         return self._store.frame("sites").sort("id").to_dicts()
 
     def interventions(self) -> pl.DataFrame:
-        """The lab-track interventions cases can be labelled with."""
+        """The lab-track interventions (templates) cases can be labelled with: nothing personal."""
         self._allow("interventions")
         self._store.refresh()
         return self._store.frame("interventions")
@@ -293,6 +293,82 @@ class Workbench:
 
         result: dict[str, Any] = self._commit(build)
         return result
+
+    def define_template(self, name: str, *, description: str = "", target_group: str | None = None,
+                        steps: Sequence[Mapping[str, Any]] = (), success_criteria: Sequence[Mapping[str, Any]] = (),
+                        ) -> dict[str, Any]:
+        """Store a new intervention template (version 1) that sites can pilot; its name must be new."""
+        self._allow("define_template")
+        fields = {"name": name, "description": description, "target_group": target_group,
+                  "steps": [dict(s) for s in steps], "success_criteria": [dict(c) for c in success_criteria]}
+        return self._add_template(fields, parent=None)
+
+    def fork_template(self, intervention_id: str, **changes: Any) -> dict[str, Any]:
+        """A new version of a template (the next number for its name), with ``changes``; the parent stays as it is."""
+        self._allow("fork_template")
+        unknown = set(changes) - {"name", "description", "target_group", "steps", "success_criteria"}
+        if unknown:
+            raise InvalidInput("input.unknown_field", field=min(unknown))
+        return self._add_template(changes, parent=intervention_id)
+
+    def _add_template(self, fields: Mapping[str, Any], parent: str | None) -> dict[str, Any]:
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            existing = store.frame("interventions")
+            data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+            if parent is not None:
+                base = self._need(store, "interventions", parent, "template.not_found")
+                data = {**{k: base[k] for k in ("name", "description", "target_group", "steps", "success_criteria")
+                           if base.get(k) is not None}, **data, "forked_from": parent}
+            same_name = existing.filter(pl.col("name").str.to_lowercase() == str(data.get("name", "")).strip().lower())
+            if parent is None and same_name.height:
+                raise InvalidInput("template.name_taken", field="name", name=data["name"])
+            versions = same_name.get_column("template_version").fill_null(1).to_list()
+            data.update(id=self._new_id(store, tx, "interventions"), started_on=self._today(),
+                        template_version=max(versions, default=0) + 1)
+            doc = m.dump(m.parse(m.Intervention, data))
+            tx.put("interventions", doc)
+            tx.log("create", "interventions", doc["id"], list(doc))
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def pilot_template(self, intervention_id: str, site_id: str) -> dict[str, Any]:
+        """Start piloting a template at a site: its coordinators can put cases on it from now on."""
+        self._allow("pilot_template", site_id)
+
+        def build(store: Any, tx: Transaction) -> dict[str, Any]:
+            site = self._site(store, site_id.upper())["id"]
+            doc = self._need(store, "interventions", intervention_id, "template.not_found")
+            if site not in doc.get("pilot_sites", []):
+                doc = m.dump(m.parse(m.Intervention, {**doc, "pilot_sites": [*doc.get("pilot_sites", []), site]}))
+                tx.put("interventions", doc)
+                tx.log("update", "interventions", intervention_id, ["pilot_sites"])
+            return doc
+
+        result: dict[str, Any] = self._commit(build)
+        return result
+
+    def extract(self, k: int | None = None) -> Any:
+        """Write a de-identified research extract (``workbench.service.extract``); returns its ``ExtractReport``."""
+        from workbench.service import extract
+
+        self._allow("extract")
+        self._store.refresh()
+        report = extract.write(self._store, self._frames, self.actor, k=k or extract.K)
+        self._commit(lambda _store, tx: tx.log("extract", "store", report.extract_id,
+                                                 ["cases", str(report.cases)]))
+        return report
+
+    def newest_extract(self) -> Path:
+        """The folder of the newest research extract, for the lab and research notebooks."""
+        from workbench.service import extract
+
+        self._allow("newest_extract")
+        folder = extract.newest(Path(self._store.root))
+        if folder is None:
+            raise NotFound("extract.none", path=str(Path(self._store.root) / extract.FOLDER))
+        return folder
 
     def _site(self, store: Any, site_id: str) -> dict[str, Any]:
         return self._need(store, "sites", site_id, "site.not_found")

@@ -38,7 +38,15 @@ def _sealed_journal(tables: Tables, _root: Path) -> Tables:
     return tables
 
 
-MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {1: _ledger_into_the_store, 2: _sealed_journal}
+def _intervention_templates(tables: Tables, _root: Path) -> Tables:
+    """Version 4 gives an intervention its template (version, target group, steps, success criteria,
+    pilot sites). Every new field has a default, so the records stay as they are; the step keeps an
+    older workbench, which would drop the new fields, from writing to the store."""
+    return tables
+
+
+MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {
+    1: _ledger_into_the_store, 2: _sealed_journal, 3: _intervention_templates}
 
 
 def migrate(tables: Tables, found: int, root: Path) -> Tables:

@@ -38,7 +38,7 @@ demo: $(STAMP)
 	$(BIN)/workbench serve --port $(PORT) --user $(AS)
 
 test: $(STAMP) $(CHROMIUM)
-	$(BIN)/ruff check workbench tests bench
+	$(BIN)/ruff check workbench tests bench notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

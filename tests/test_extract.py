@@ -149,6 +149,12 @@ def test_a_withdrawn_consent_drops_the_citizen_from_the_next_extract(fresh_demo:
     again = fresh_demo.admin.extract()
     assert again.extract_id != fresh_demo.report.extract_id
     assert pseudonym not in set(pl.read_parquet(Path(again.path) / "cases.parquet").get_column("citizen"))
+    assert lab_module.open(fresh_demo.root, user="demo.lab").id == again.extract_id
+    # consent given again: the same data as the first extract, which is kept and opened again
+    coordinator.record_consent(citizen_id, "research", True)
+    back = fresh_demo.admin.extract()
+    assert back.unchanged and back.extract_id == fresh_demo.report.extract_id
+    assert lab_module.open(fresh_demo.root, user="demo.lab").id == fresh_demo.report.extract_id
 
 
 # --- pseudonyms and k-anonymity ---------------------------------------------------------------------------

@@ -272,14 +272,18 @@ def test_compare_change_refusals(danish: None) -> None:
 
 def lasting_cases(strata: Iterable[tuple[str, str | None]], table: tuple[int, int, int, int] = (8, 4, 4, 8),
                   extra: Iterable[dict[str, Any]] = ()) -> tuple[pl.DataFrame, list[str]]:
-    """Every stratum gets the same 2x2 table: (cohort lasting, cohort not, rest lasting, rest not)."""
+    """Every stratum gets the same 2x2 table: (cohort lasting, cohort not, rest lasting, rest not).
+
+    Every other case that did not last had already stopped at the 4-week follow-up (no 12-week one)."""
     rows, cohort, i = [], [], 0
     for site, age in strata:
         for in_cohort, lasting, count in zip((True, True, False, False), (True, False, True, False), table, strict=True):
             for _ in range(count):
                 case = f"k{i}"
                 i += 1
-                rows.append(case_row(case, site, age, still_4w=True, still_12w=lasting))
+                stopped_early = not lasting and i % 2 == 1
+                rows.append(case_row(case, site, age, still_4w=not stopped_early,
+                                     still_12w=None if stopped_early else lasting))
                 if in_cohort:
                     cohort.append(case)
     return cases_frame([*rows, *extra]), cohort

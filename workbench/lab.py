@@ -188,14 +188,16 @@ class Lab:
 
     # -- suppressed tables -----------------------------------------------------------------------------
 
-    def count(self, cohort: Cohort | None = None, by: str | Sequence[str] = "site") -> pl.DataFrame:
-        """Cases per value of ``by`` (one column or several) and a total row, suppressed."""
-        cases = (cohort or self.cohort("alle")).cases
+    def count(self, rows: Cohort | pl.DataFrame | None = None, by: str | Sequence[str] = "site") -> pl.DataFrame:
+        """Rows (a cohort's cases, or any extract table such as ``measure_pairs``) per value of ``by``
+        and a total row, suppressed. Each row is one case, so every count is a count of people."""
+        frame = self.cases if rows is None else rows.cases if isinstance(rows, Cohort) else rows
         keys = [by] if isinstance(by, str) else list(by)
-        counts = cases.group_by(keys).agg(pl.len().cast(pl.Int64).alias("cases")).sort(keys, nulls_last=True)
+        counts = frame.group_by(keys).agg(pl.len().cast(pl.Int64).alias("cases")).sort(keys, nulls_last=True)
         counts = counts.with_columns(pl.lit(False).alias("is_total"))
-        total = pl.DataFrame([{**dict.fromkeys(keys), "cases": cases.height, "is_total": True}], schema=counts.schema)
-        return suppress_counts(pl.concat([counts, total]), "cases", within=[], total="is_total", policy=self.policy)
+        total = {k: TOTAL if counts.schema[k] == pl.String else None for k in keys}
+        total_row = pl.DataFrame([{**total, "cases": frame.height, "is_total": True}], schema=counts.schema)
+        return suppress_counts(pl.concat([counts, total_row]), "cases", within=[], total="is_total", policy=self.policy)
 
     def funnel(self, *cohorts: Cohort, by: str | None = None, within: Cohort | None = None) -> pl.DataFrame:
         """How many cases reach each funnel step, per group, with the share of those referred.
@@ -236,10 +238,11 @@ class Lab:
         parts.append(rest.with_columns(pl.lit(REST).alias("group")))
         return pl.concat(parts)
 
-    def wide(self, table: pl.DataFrame, value: str = "n_label") -> pl.DataFrame:
-        """A long table (``funnel``, ``quality``) as one row per group and one column per step, showing labels."""
-        key = "group" if "group" in table.columns else "site"
-        return table.pivot(on="step", index=key, values=value, aggregate_function="first", maintain_order=True)
+    def wide(self, table: pl.DataFrame, value: str = "n_label", on: str = "step") -> pl.DataFrame:
+        """A long table (``funnel``, ``quality``, a two-column ``count``) as one row per group and one
+        column per value of ``on``, showing ``value`` (the labels, by default)."""
+        key = next(c for c in ("group", "site") if c in table.columns and c != on)
+        return table.pivot(on=on, index=key, values=value, aggregate_function="first", maintain_order=True)
 
     def follow(self, intervention: str) -> pl.DataFrame:
         """A pilot on the funnel against the rest, with each success criterion: met, not met or not shown."""

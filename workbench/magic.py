@@ -6,6 +6,7 @@ a refusal or a missing extract is printed as one sentence, never a traceback.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from workbench.i18n import t
 
 
 def _notebook_name(shell: Any) -> str:
-    """The notebook's file name without suffix, when the kernel knows it (JupyterLab sets ``__session__``)."""
-    session = str(shell.user_ns.get("__session__", "") or "")
+    """The notebook's file name without suffix, when the kernel knows it (Jupyter Server passes the
+    notebook's path as ``JPY_SESSION_NAME``; ipykernel puts it in ``__session__``)."""
+    session = str(shell.user_ns.get("__session__", "") or os.environ.get("JPY_SESSION_NAME", ""))
     return Path(session).stem or "notebook"
 
 

@@ -464,16 +464,20 @@ def compare_lasting(cases: pl.DataFrame, cohort: Collection[str] | pl.DataFrame 
     """Odds ratio of still taking part at 12 weeks for a cohort against the rest, adjusted for site and age group.
 
     Logistic regression (statsmodels) of ``lasting ~ in_cohort + C(site) + C(age_group)`` among
-    cases with ``attended`` True and a recorded 12-week follow-up (``still_12w`` not null;
-    lasting = ``still_12w``); the estimate is exp of the cohort's coefficient, the interval exp
+    cases with ``attended`` True whose status at 12 weeks is known: lasting when ``still_12w``
+    is True, not lasting when ``still_12w`` is False or the citizen had already stopped at 4
+    weeks (``still_4w`` False); cases still to be followed up are left out. The estimate is exp of the cohort's coefficient, the interval exp
     of its 95 % Wald interval. Assumes additive effects on the log-odds scale and independent
     cases. Refuses (``InvalidInput``) when the cohort or the rest has fewer than ``min_count``
     cases, when any of the four cohort x outcome groups has fewer than ``min_count`` (an odds
     ratio over them would describe those few), and on separation or failure to converge.
     """
     members = _cohort_ids(cohort)
-    followed = cases.filter(pl.col("attended").fill_null(False) & pl.col("still_12w").is_not_null())
-    data = _model_data(followed.with_columns(pl.col("still_12w").cast(pl.Int8).alias("lasting")), "lasting", members)
+    stopped_early = pl.col("still_4w").eq(False)
+    known = pl.col("still_12w").is_not_null() | stopped_early
+    followed = cases.filter(pl.col("attended").fill_null(False) & known).with_columns(
+        (pl.col("still_12w").fill_null(False) & ~stopped_early).cast(pl.Int8).alias("lasting"))
+    data = _model_data(followed, "lasting", members)
     cohort_label, rest_label = _group_sizes(data, policy)
     cells = data.group_by("in_cohort", "lasting").len()
     if cells.height < 4 or not all(mean_allowed(int(n), policy) for n in cells.get_column("len")):

@@ -49,6 +49,7 @@ FOLDER = "extracts"
 KEY_FILE = "extract.key"
 PACKAGE = "datapackage.json"
 README = "datapackage.md"
+LATEST = "LATEST"
 FORMAT = "brobygning-extract"
 
 
@@ -313,9 +314,11 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
         target = folder / extract_id
         if target.exists():  # the same data as an earlier extract: keep that one as it is
             shutil.rmtree(staging)
-            return ExtractReport(**{**asdict(report), "created": _created(target), "unchanged": True})
-        os.rename(staging, target)
-        _fsync_dir(folder)
+            report = ExtractReport(**{**asdict(report), "created": _created(target), "unchanged": True})
+        else:
+            os.rename(staging, target)
+            _fsync_dir(folder)
+        write_atomic(folder / LATEST, f"{extract_id}\n".encode())  # the one the notebooks open
         return report
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -388,7 +391,13 @@ def markdown(package: dict[str, Any]) -> str:
 
 
 def newest(root: Path) -> Path | None:
-    """The folder of the most recently created extract in a data directory (None when there is none)."""
+    """The folder of the most recently written extract in a data directory (None when there is none)."""
     folder = Path(root) / FOLDER
-    found = [(_created(p), p.name, p) for p in folder.glob("*") if (p / PACKAGE).is_file()] if folder.is_dir() else []
-    return max(found)[2] if found else None
+    try:
+        latest = folder / (folder / LATEST).read_text("ascii").strip()
+        if (latest / PACKAGE).is_file():
+            return latest
+    except (OSError, ValueError):
+        pass
+    found = [(_created(p), p) for p in folder.glob("*") if (p / PACKAGE).is_file()] if folder.is_dir() else []
+    return max(found)[1] if found else None  # no LATEST pointer: the most recently created

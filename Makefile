@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   builds .venv, loads demo data if the store is empty, serves the dashboards as $(AS)
+#   make demo   builds .venv, loads demo data if the store is empty, writes the research extract, serves the dashboards as $(AS)
+#   (make lab   the same data; JupyterLab on the lab and research notebooks as $(LAB_AS))
 #   make test   builds .venv with the test extras (and Debian's chromium if missing), runs the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -8,10 +9,12 @@ STAMP := $(VENV)/.installed
 DEMO_CASES ?= 2000
 PORT ?= 8866
 AS ?= demo.koordinator
+LAB_AS ?= demo.lab
+LAB_PORT ?= 8888
 CHROMIUM := /usr/bin/chromium
 export WORKBENCH_DATA ?= $(CURDIR)/data
 
-.PHONY: demo test bench clean
+.PHONY: demo lab test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +38,15 @@ $(CHROMIUM):
 demo: $(STAMP)
 	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
 	$(BIN)/workbench check --user demo.admin
+	$(BIN)/workbench extract --user demo.admin
 	$(BIN)/workbench serve --port $(PORT) --user $(AS)
+
+# The lab and research notebooks in JupyterLab, on the demo store's newest extract, as $(LAB_AS)
+lab: $(STAMP)
+	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
+	$(BIN)/workbench extract --user demo.admin
+	WORKBENCH_USER=$(LAB_AS) $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --port $(LAB_PORT) \
+		--ServerApp.root_dir=$(CURDIR)/notebooks
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check workbench tests bench notebooks

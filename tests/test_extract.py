@@ -338,6 +338,11 @@ def test_templates_are_stored_forked_and_piloted_through_the_service(fresh_demo:
     assert lab.pilot(second["id"], "ODE")["pilot_sites"] == ["ODE"]
     with pytest.raises(NotAllowed):
         workbench.open(fresh_demo.root, user="demo.koordinator.aar").pilot_template(second["id"], "ODE")
+    aarhus = workbench.open(fresh_demo.root, user="demo.koordinator.aar")
+    aarhus_case = aarhus.frames.cases.item(0, "case_id")
+    with pytest.raises(InvalidInput) as not_here:
+        aarhus.set_interventions(aarhus_case, [second["id"]])
+    assert "ODE" in not_here.value.message and "AAR" in not_here.value.message
     versions = lab.templates().filter(pl.col("name") == "Makkerskab")
     assert versions.get_column("version").to_list() == [1, 2]
     # a coordinator at the pilot site puts cases on it; the next extract follows them

@@ -357,3 +357,29 @@ def test_a_coordinator_of_two_sites_chooses_the_site_and_cannot_send_another(wb:
 
 def walk_values(widget: widgets.Widget) -> list[str]:
     return [str(w.value) for w in walk(widget) if isinstance(getattr(w, "value", None), str)]
+
+
+def test_a_case_is_put_on_an_intervention_piloted_at_its_site(wb: Workbench) -> None:
+    case = _case(wb)
+    here = wb.define_template("Makkerskab", target_group="loneliness")
+    wb.pilot_template(here["id"], "ODE")
+    elsewhere = wb.define_template("Gåtur i Aarhus")
+    wb.pilot_template(elsewhere["id"], "AAR")
+    everywhere = wb.add_intervention("Værtsvenner")
+    second = wb.fork_template(here["id"], description="Med opringning efter en uge")
+    wb.pilot_template(second["id"], "ODE")
+    app = CoordinatorApp(wb, "ODE")
+    app.open_case(case["id"])
+    _step(app, "interventions")
+    offered = {w.description for w in walk(app.case.step_area) if isinstance(w, widgets.Checkbox)}
+    assert offered == {"Makkerskab", "Makkerskab v2", "Værtsvenner"}
+    [box] = [w for w in walk(app.case.step_area) if f"wb-intervention-{second['id']}" in getattr(w, "_dom_classes", ())]
+    box.value = True
+    _save(app)
+    assert wb.case(case["id"])["intervention_ids"] == [second["id"]]
+    assert "Makkerskab v2" in app.case.header.value
+    assert "er gemt" in app.case.step_feedback.value
+    # the server refuses what the page did not offer (a template piloted elsewhere)
+    with pytest.raises(workbench.InvalidInput):
+        wb.set_interventions(case["id"], [elsewhere["id"]])
+    assert everywhere["id"] not in wb.case(case["id"])["intervention_ids"]

@@ -22,9 +22,16 @@ def _notebook_name(shell: Any) -> str:
 
 
 def load(shell: Any) -> None:
-    """Put ``lab`` into the notebook's namespace and register ``%workbench``."""
+    """Put ``lab`` into the notebook's namespace and register ``%workbench``.
+
+    Charts render as SVG in the kernel (vl-convert), so a notebook needs no JavaScript from a CDN
+    and its saved outputs show the charts anywhere.
+    """
+    import altair as alt
+
     from workbench import lab as lab_module
 
+    alt.renderers.enable("svg")
     shell.register_magic_function(lambda line="": workbench_magic(shell, line), "line", "workbench")
     try:
         handle = lab_module.open(notebook=_notebook_name(shell))

@@ -331,6 +331,11 @@ class SuccessCriterion(Record):
     at_least: float = Field(ge=0.0, le=1.0)
 
 
+def template_label(name: str, template_version: int | None) -> str:
+    """How an intervention is named in lists: its name, and its version from the second on ("Værtsvenner v2")."""
+    return name if (template_version or 1) == 1 else f"{name} v{template_version}"
+
+
 class Intervention(Record):
     """A lab-track intervention (indsats) and its versioned template; cases carry its label.
 

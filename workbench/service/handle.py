@@ -724,14 +724,18 @@ class Workbench:
         tx.log("verify", "communities", community["id"], ["last_verified_on", "last_verified_by"])
 
     def set_interventions(self, case_id: str, intervention_ids: Sequence[str], version: int | None = None) -> dict[str, Any]:
-        """Label a case with the lab-track interventions it takes part in."""
+        """Label a case with the lab-track interventions it takes part in (a piloted template only at its pilot sites)."""
         self._allow("set_interventions", case_id)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             case = self._need(store, "cases", case_id, "case.not_found")
             self._check_version(case, version)
             for intervention_id in intervention_ids:
-                self._need(store, "interventions", intervention_id, "intervention.not_found")
+                template = self._need(store, "interventions", intervention_id, "intervention.not_found")
+                piloted = template.get("pilot_sites") or []
+                if piloted and case["site_id"] not in piloted and intervention_id not in case.get("intervention_ids", []):
+                    raise InvalidInput("template.not_piloted_here", field="intervention_ids", name=template["name"],
+                                       site=case["site_id"], sites=", ".join(piloted))
             doc = {**case, "intervention_ids": list(dict.fromkeys(intervention_ids)),
                    "version": case.get("version", 1) + 1}
             tx.put("cases", m.dump(m.parse(m.Case, doc)))

@@ -102,7 +102,7 @@ class LeadApp:
         sites = wb.sites()
         self.site_names = {r["id"]: r["name"] for r in danish_sorted_by(sites, itemgetter("name"))}
         interventions = wb.interventions()
-        self.intervention_names = {r["id"]: r["name"]
+        self.intervention_names = {r["id"]: m.template_label(r["name"], r.get("template_version"))
                                    for r in danish_sorted_by(interventions.iter_rows(named=True), itemgetter("name"))}
 
         # --- filters ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from workbench.errors import InvalidInput, NotFound, WorkflowRefused
 from workbench.i18n import t
 from workbench.reporting import matching
 from workbench.ui.widgets import (
+    CheckGroup,
     Feedback,
     Field,
     Form,
@@ -163,7 +164,10 @@ class CaseTab:
             f'<h3>{esc(case["number"])} · {esc(name)}</h3>'
             f'<p><b>{esc(t("ui.case.status"))}:</b> <span class="wb-case-status">{esc(status)}</span>'
             f' · <b>{esc(t("ui.overview.volunteer"))}:</b> {esc(volunteers.get(state.volunteer_id or "", "–"))}'
-            f' · <b>{esc(t("ui.case.community"))}:</b> {esc(communities.get(state.community_id or "", "–"))}</p>'
+            f' · <b>{esc(t("ui.case.community"))}:</b> {esc(communities.get(state.community_id or "", "–"))}'
+            f' · <b>{esc(t("ui.case.interventions"))}:</b> <span class="wb-case-interventions">'
+            f'{esc(", ".join(self._interventions(case).get(i, i) for i in case.get("intervention_ids", [])) or "–")}'
+            '</span></p>'
         )
         rows = [
             [fmt_date(e["on"]), t(f"kind.{e['kind']}"), self._details(e, volunteers, communities),
@@ -186,7 +190,44 @@ class CaseTab:
             measure.add_class("wb-step-measure")
             measure.on_click(guard(self.step_feedback)(lambda _b: self._open_measure()))
             buttons.append(measure)
-        self.steps.children = buttons
+        choose = button(t("ui.case.interventions"))
+        choose.add_class("wb-step-interventions")
+        choose.on_click(guard(self.step_feedback)(lambda _b: self._open_interventions()))
+        self.steps.children = [*buttons, choose]
+
+    def _interventions(self, case: dict[str, Any]) -> dict[str, str]:
+        """The interventions a case at this site can take part in (id -> label): those piloted here, those
+        open to every site, and those it already carries."""
+        offered: dict[str, str] = {}
+        for row in danish_sorted_by(self.app.wb.interventions().iter_rows(named=True), itemgetter("name")):
+            piloted = row.get("pilot_sites") or []
+            if not piloted or case["site_id"] in piloted or row["id"] in case.get("intervention_ids", []):
+                offered[row["id"]] = m.template_label(row["name"], row.get("template_version"))
+        return offered
+
+    def _open_interventions(self) -> None:
+        assert self.case_id is not None
+        case_id = self.case_id
+        case = self.app.own("cases", case_id, "case.not_found")
+        offered = self._interventions(case)
+        if not offered:
+            self.step_area.children = [widgets.HTML(
+                f'<p class="wb-empty">{esc(t("ui.case.no_interventions"))}</p>')]
+            return
+        group = CheckGroup([(label, iid) for iid, label in offered.items()], css_prefix="wb-intervention", columns=1)
+        group.value = case.get("intervention_ids", [])
+        save = button(t("ui.save"), "success")
+        save.add_class("wb-step-save")
+
+        def submit(_b: Any) -> None:
+            chosen = [lookup({iid: iid for iid in offered}, iid, "intervention_ids") for iid in group.value]
+            self.app.wb.set_interventions(case_id, chosen, version=case.get("version", 1))
+            self.step_area.children = []
+            self.step_feedback.ok(t("ui.case.interventions_saved"))
+            self.app.refresh()
+
+        save.on_click(guard(self.step_feedback)(submit))
+        self.step_area.children = [widgets.HTML(f"<h4>{esc(t('ui.case.interventions'))}</h4>"), group, save]
 
     def _volunteer_names(self) -> dict[str, str]:
         return dict(self.app.wb.frames.volunteers.select("volunteer_id", "name").iter_rows())

@@ -23,11 +23,15 @@ EXPORTS = {
     "05_laeringslab": ["05_laeringslab-rapport.html", "05_laeringslab-tragt.svg"],
 }
 _state: dict[str, Path] = {}
+_saved: dict[str, str | None] = {}
+_PASSED = pytest.StashKey[bool]()
 
 
 def _workbench(*args: str, data: Path) -> None:
-    subprocess.run([sys.executable, "-m", "workbench.cli", *args, "--data", str(data)], check=True,
-                   stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "workbench.cli", *args, "--data", str(data)], check=False,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        pytest.fail(f"workbench {' '.join(args)} failed: {done.stderr.strip()}")
 
 
 def _prepare() -> None:
@@ -36,8 +40,6 @@ def _prepare() -> None:
     _workbench("demo", "--cases", DEMO_CASES, data=data)
     _workbench("extract", "--user", "demo.admin", data=data)
     _state.update(root=root, data=data, exports=root / "exports")
-    os.environ.update(WORKBENCH_DATA=str(data), WORKBENCH_USER="demo.lab", WORKBENCH_EXPORTS=str(root / "exports"),
-                      WORKBENCH_LANG="da")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -45,12 +47,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     if not _state:
         _prepare()
-    os.environ["JPY_SESSION_NAME"] = str(item.path)  # as Jupyter Server tells a kernel its notebook
+    environment = {"WORKBENCH_DATA": str(_state["data"]), "WORKBENCH_USER": "demo.lab",
+                   "WORKBENCH_EXPORTS": str(_state["exports"]), "WORKBENCH_LANG": "da",
+                   "JPY_SESSION_NAME": str(item.path)}  # as Jupyter Server tells a kernel its notebook
+    _saved.update({name: os.environ.get(name) for name in environment})
+    os.environ.update(environment)  # the notebook's kernel inherits it; restored after the notebook
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+    return report
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    if item.path.suffix != ".ipynb" or not _state:
+    if item.path.suffix != ".ipynb":
         return
+    for name, value in _saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if not item.stash.get(_PASSED, False):
+        return  # a notebook that failed says why itself
     extract_id = (_state["data"] / "extracts" / "LATEST").read_text().strip()
     for name in EXPORTS.get(item.path.stem, []):
         text = (_state["exports"] / name).read_text("utf-8")

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     extract = commands.add_parser("extract", parents=[common],
                                   help="write a de-identified research extract (Parquet + datapackage.json)")
     extract.add_argument("--k", type=int, default=5, help="the least number of citizens sharing a combination of "
-                         "site, age group and referral month (default 5)")
+                         "site, age group and referral month (5 or more; default 5)")
 
     users = commands.add_parser("users", help="the people who use this data directory (users.toml)")
     users.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
@@ -149,9 +149,6 @@ def run(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(wb.export_citizen_csv(args.citizen_id))
         return 0
     if args.command == "extract":
-        if args.k < 2:
-            print(t("input.number_range"), file=sys.stderr)
-            return 2
         print(wb.extract(k=args.k).summary())
         return 0
     if args.command == "erase-citizen":

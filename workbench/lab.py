@@ -29,7 +29,16 @@ import polars as pl
 
 from workbench.errors import InvalidInput, NotAllowed, StoreError
 from workbench.i18n import t
-from workbench.reporting.suppression import STANDARD, SuppressionPolicy, count_label, rate_columns, suppress_counts
+from workbench.reporting.suppression import (
+    HIDDEN_LABEL,
+    STANDARD,
+    SuppressionPolicy,
+    count_label,
+    filter_allowed,
+    is_small,
+    rate_columns,
+    suppress_counts,
+)
 from workbench.service import Workbench, opening
 from workbench.service.extract import PACKAGE, TABLES
 from workbench.service.users import Role
@@ -51,9 +60,10 @@ _REACHED: dict[str, pl.Expr] = {
     "lasting_4w": pl.col("still_4w").fill_null(False),
     "lasting_12w": pl.col("still_12w").fill_null(False),
 }
-_READERS = (Role.lab, Role.researcher, Role.admin, Role.lead)
+_READERS = (Role.lab, Role.researcher, Role.admin)
 TOTAL = "total"
 REST = "rest"
+_RESERVED = {TOTAL, REST, "–"}
 
 
 # --- the extract -------------------------------------------------------------------------------------
@@ -107,17 +117,24 @@ def read_extract(folder: str | Path) -> Extract:
 class Cohort:
     """A named set of the extract's cases (row-level: use it in ``Lab`` calls, which suppress).
 
-    Its printed form shows its size through the disclosure gate: a cohort of 3 prints as "<5".
+    Its printed form shows its size through the disclosure gate: a cohort of 3 cases prints as
+    "<5", and so does a cohort of all but 3 (its size would give the 3 left out away).
     """
 
     name: str
     cases: pl.DataFrame = field(repr=False)
     policy: SuppressionPolicy = field(default=STANDARD, repr=False)
+    of_all: int = field(default=0, repr=False)  # the cases of the extract, to protect the complement
 
     @property
     def size_label(self) -> str:
-        """The number of citizens, as a shared table would show it."""
-        return count_label(self.cases.get_column("citizen").n_unique(), self.policy)
+        """The number of cases, as a shared table would show it."""
+        n = self.cases.height
+        if is_small(n, self.policy):
+            return self.policy.small_label
+        if self.of_all and not filter_allowed(n, self.policy, n_all=self.of_all):
+            return HIDDEN_LABEL
+        return count_label(n, self.policy)
 
     def __repr__(self) -> str:
         return t("lab.cohort", name=self.name, size=self.size_label)
@@ -176,7 +193,9 @@ class Lab:
         cases = self.cases
         for expr in where:
             cases = cases.filter(expr)
-        return Cohort(name, cases, self.policy)
+        if name.strip().casefold() in _RESERVED:
+            raise InvalidInput("lab.reserved_name", field="name", name=name)
+        return Cohort(name, cases, self.policy, self.cases.height)
 
     def pilot_cohort(self, intervention: str) -> Cohort:
         """The cases carrying an intervention (its id) in the extract."""
@@ -189,15 +208,34 @@ class Lab:
     # -- suppressed tables -----------------------------------------------------------------------------
 
     def count(self, rows: Cohort | pl.DataFrame | None = None, by: str | Sequence[str] = "site") -> pl.DataFrame:
-        """Rows (a cohort's cases, or any extract table such as ``measure_pairs``) per value of ``by``
-        and a total row, suppressed. Each row is one case, so every count is a count of people."""
+        """Cases per value of one column, or of two (a cross table with both margins), and the total: suppressed.
+
+        ``rows``: a cohort, or any extract table with a ``case`` column (``measure_pairs``, ``measures``);
+        a case counts once per cell, however many rows it has there. The margins are kept visible
+        before the inner cells when a complement must be hidden, as ``count(by=one column)`` shows them.
+        """
         frame = self.cases if rows is None else rows.cases if isinstance(rows, Cohort) else rows
         keys = [by] if isinstance(by, str) else list(by)
-        counts = frame.group_by(keys).agg(pl.len().cast(pl.Int64).alias("cases")).sort(keys, nulls_last=True)
-        counts = counts.with_columns(pl.lit(False).alias("is_total"))
-        total = {k: TOTAL if counts.schema[k] == pl.String else None for k in keys}
-        total_row = pl.DataFrame([{**total, "cases": frame.height, "is_total": True}], schema=counts.schema)
-        return suppress_counts(pl.concat([counts, total_row]), "cases", within=[], total="is_total", policy=self.policy)
+        _check_columns(frame, ["case", *keys])
+        if not 1 <= len(keys) <= 2:
+            raise InvalidInput("lab.count_keys", field="by")
+        labelled = frame.select("case", *(pl.col(k).cast(pl.String).fill_null("–") for k in keys))
+        parts = [labelled]
+        for k in keys:  # the margin rows: each key (and then both) replaced by the total
+            parts += [part.with_columns(pl.lit(TOTAL).alias(k)) for part in list(parts)]
+        counts = pl.concat(parts).group_by(keys).agg(pl.col("case").n_unique().cast(pl.Int64).alias("cases"))
+        margins = [pl.col(k) == TOTAL for k in keys]
+        counts = counts.with_columns(
+            *(m.alias(f"_t{i}") for i, m in enumerate(margins)),
+            pl.sum_horizontal(*margins).cast(pl.Int8).alias("_keep"),
+            pl.all_horizontal(*margins).alias("is_total"),
+        ).sort([*(pl.col(k) == TOTAL for k in keys), *(pl.col(k) for k in keys)])
+        if len(keys) == 1:
+            table = suppress_counts(counts, "cases", within=[], total="is_total", policy=self.policy)
+        else:
+            table = suppress_counts(counts, "cases", within=[[keys[0]], [keys[1]]], total=["_t1", "_t0"],
+                                    policy=self.policy, priority="_keep")
+        return table.drop("_t0", "_t1", "_keep", strict=False)
 
     def funnel(self, *cohorts: Cohort, by: str | None = None, within: Cohort | None = None) -> pl.DataFrame:
         """How many cases reach each funnel step, per group, with the share of those referred.
@@ -207,6 +245,8 @@ class Lab:
         must not overlap. Suppressed per step, so that no group's small count can be worked out
         from the total and the other groups.
         """
+        if within is not None and by is None:
+            raise InvalidInput("lab.within_needs_by", field="within")
         labelled = self._groups(cohorts, by, within)
         long = pl.concat([
             labelled.group_by("group").agg(pl.lit(step).alias("step"), _REACHED[step].sum().cast(pl.Int64).alias("n"))
@@ -227,9 +267,17 @@ class Lab:
         if by is not None:
             if cohorts:
                 raise InvalidInput("lab.cohorts_or_by", field="by")
+            _check_columns(self.cases, [by])
+            if isinstance(self.cases.schema[by], pl.List):
+                raise InvalidInput("lab.by_list", field="by", column=by)
             return (within.cases if within is not None else self.cases).with_columns(pl.col(by).cast(pl.String).fill_null("–").alias("group")).sort("group")
         parts, seen = [], pl.Series("case", [], dtype=pl.String)
+        names = [c.name.strip().casefold() for c in cohorts]
+        if len(set(names)) < len(names):
+            raise InvalidInput("lab.cohort_names_twice", field="cohorts")
         for cohort in cohorts:
+            if cohort.name.strip().casefold() in _RESERVED:
+                raise InvalidInput("lab.reserved_name", field="name", name=cohort.name)
             if cohort.cases.get_column("case").is_in(seen.implode()).any():
                 raise InvalidInput("lab.cohorts_overlap", field="cohorts", name=cohort.name)
             seen = pl.concat([seen, cohort.cases.get_column("case")])
@@ -417,6 +465,13 @@ class Lab:
         return target
 
 
+def _check_columns(frame: pl.DataFrame, columns: Sequence[str]) -> None:
+    """Refuse (``InvalidInput``) a column the table does not have, naming the ones it has."""
+    for column in columns:
+        if column not in frame.columns:
+            raise InvalidInput("lab.no_column", field="by", column=column, columns=", ".join(frame.columns))
+
+
 def _same(stored: Any, wanted: Any) -> bool:
     """Whether a stored field (as the store's frame gives it back) equals a wanted one."""
     if isinstance(wanted, list):
@@ -440,7 +495,7 @@ def _period_bounds(period: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 def open(path: str | Path | None = None, *, user: str | None = None, notebook: str = "notebook",
          extract: str | Path | None = None) -> Lab:
-    """The newest extract of the data directory (or the folder ``extract``) for a lab, research, lead or admin user."""
+    """The newest extract of the data directory (or the folder ``extract``) for a lab, research or admin user."""
     wb = opening.open_workbench(path, user=user)
     if not any(wb.user.has(role) for role in _READERS):
         raise NotAllowed("lab.role", role=wb.user.role.value)

@@ -153,8 +153,12 @@ def _pairs_of(pairs: pl.DataFrame, instrument: str) -> pl.DataFrame:
     return pairs.filter(pl.col("instrument").cast(pl.String) == instrument).drop_nulls(["baseline", "follow_up", "change"])
 
 
-def _cohort_ids(cohort: Collection[str] | pl.DataFrame | pl.Series) -> list[str]:
-    """The case pseudonyms of a cohort given as pseudonyms, a Series of them or a frame with a ``case`` column."""
+def _cohort_ids(cohort: Collection[str] | pl.DataFrame | pl.Series | Any) -> list[str]:
+    """The case pseudonyms of a cohort given as pseudonyms, a Series of them, a frame with a ``case`` column,
+    or a ``workbench.lab.Cohort`` (anything with such a frame as ``cases``)."""
+    frame = getattr(cohort, "cases", None)
+    if isinstance(frame, pl.DataFrame):
+        cohort = frame
     if isinstance(cohort, pl.DataFrame):
         if "case" not in cohort.columns:
             raise InvalidInput("research.cohort_column", field="cohort")
@@ -401,7 +405,7 @@ def _independent_columns(exog: np.ndarray[Any, Any], names: list[str]) -> list[i
     return sorted(keep)
 
 
-def compare_change(pairs: pl.DataFrame, cases: pl.DataFrame, cohort: Collection[str] | pl.DataFrame | pl.Series,
+def compare_change(pairs: pl.DataFrame, cases: pl.DataFrame, cohort: Collection[str] | pl.DataFrame | pl.Series | Any,
                    instrument: str, policy: SuppressionPolicy = STANDARD, *, quiet: bool = False) -> Comparison:
     """Difference in mean change of one instrument between a cohort and the rest, adjusted for site and age group.
 
@@ -459,7 +463,7 @@ def _fit_logit(formula: str, data: pl.DataFrame) -> Any:
     return fit
 
 
-def compare_lasting(cases: pl.DataFrame, cohort: Collection[str] | pl.DataFrame | pl.Series,
+def compare_lasting(cases: pl.DataFrame, cohort: Collection[str] | pl.DataFrame | pl.Series | Any,
                     policy: SuppressionPolicy = STANDARD, *, quiet: bool = False) -> Comparison:
     """Odds ratio of still taking part at 12 weeks for a cohort against the rest, adjusted for site and age group.
 

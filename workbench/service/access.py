@@ -41,7 +41,7 @@ RULES: dict[str, Rule] = {
     "fork_template": _rule(L, A, LAB),
     "pilot_template": _rule(C, L, A, LAB, target="site"),
     "extract": _rule(A),
-    "newest_extract": _rule(L, A, LAB, R),
+    "newest_extract": _rule(A, LAB, R),
     "targets": _rule(C, L),
     "citizen_names": _rule(C),
     "case": _rule(C, target="case"),

@@ -34,12 +34,13 @@ from typing import Any
 import polars as pl
 
 from workbench.domain import model as m
-from workbench.errors import StoreError
+from workbench.errors import InvalidInput, StoreError
 from workbench.i18n import t
 from workbench.reporting import frames as fr
 from workbench.reporting.frames import AGE_GROUPS, Frames
+from workbench.reporting.suppression import STANDARD, count_label
 from workbench.store import Store
-from workbench.store.journal import write_atomic
+from workbench.store.journal import fsync_dir, write_atomic
 
 K = 5
 """The least number of citizens sharing one combination of quasi-identifiers."""
@@ -47,6 +48,7 @@ K = 5
 QUASI_IDENTIFIERS = ("site", "age_group", "referral_period")
 FOLDER = "extracts"
 KEY_FILE = "extract.key"
+KEY_BYTES = 32
 PACKAGE = "datapackage.json"
 README = "datapackage.md"
 LATEST = "LATEST"
@@ -100,8 +102,8 @@ TABLES: dict[str, tuple[Field, ...]] = {
 }
 """Every table of an extract, in order, with every column: nothing else is ever written."""
 
-PRIMARY_KEYS = {"cases": ["case"], "measures": ["case", "instrument", "timepoint", "weeks_since_referral"],
-                "measure_pairs": ["case", "instrument"], "interventions": ["intervention"]}
+PRIMARY_KEYS = {"cases": ["case"], "measure_pairs": ["case", "instrument"], "interventions": ["intervention"]}
+"""Columns that identify a row (``measures`` has none: a case may answer twice in one week)."""
 
 
 @dataclass(frozen=True)
@@ -135,22 +137,32 @@ def key_path(root: Path) -> Path:
 
 
 def _key(root: Path) -> bytes:
-    """The data directory's pseudonym key, made (owner-only, never replaced) on first use."""
+    """The data directory's pseudonym key, made on first use (owner-only, fsync'd, linked into place
+    whole, never replaced); a key that is not exactly 32 bytes is refused, never used."""
     path = key_path(root)
     try:
-        return bytes.fromhex(path.read_text("ascii").strip())
+        key = bytes.fromhex(path.read_text("ascii").strip())
     except FileNotFoundError:
-        pass
-    except ValueError:
+        key = None
+    except (ValueError, OSError):
         raise StoreError("extract.key_damaged", path=str(path)) from None
+    if key is not None:
+        if len(key) != KEY_BYTES:
+            raise StoreError("extract.key_damaged", path=str(path))
+        return key
+    fd, tmp = tempfile.mkstemp(prefix=f".{KEY_FILE}.", dir=root)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another administrator made it a moment ago
-        return _key(root)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # fails if another administrator made one a moment ago: theirs is used
+        except FileExistsError:
+            pass
+        fsync_dir(Path(root))
+    finally:
+        os.unlink(tmp)
     return _key(root)
 
 
@@ -274,7 +286,13 @@ def k_anonymous(cases: pl.DataFrame, k: int = K) -> tuple[pl.DataFrame, dict[str
 
 
 def write(store: Store, frames: Frames, actor: str, now: datetime | None = None, k: int = K) -> ExtractReport:
-    """Write a new extract under ``<data>/extracts/<id>/`` (whole or not at all) and return its report."""
+    """Write a new extract under ``<data>/extracts/<id>/`` (whole or not at all) and return its report.
+
+    The extract written becomes ``LATEST``; every older one is removed, so that a withdrawn consent
+    or an erasure leaves no copy behind in the data directory.
+    """
+    if k < K:
+        raise InvalidInput("extract.k_too_small", field="k", k=k, least=K)
     root = Path(store.root)
     key = _key(root)
     consenting, without_consent = _consenting_cases(store, frames)
@@ -282,10 +300,9 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
     cases, counts = k_anonymous(_pseudonymise(_case_table(consenting, frames), key, {"citizen": "cit"}), k)
     cases = _pseudonymise(cases, key, {"case": "case", "volunteer": "vol"})
     keep_cases = pl.col("case").is_in(cases.get_column("case").implode())
-    measures = _pseudonymise(measures, key, {"case": "case"}).filter(keep_cases).sort("case", "instrument", "timepoint")
-    pairs = _pseudonymise(pairs, key, {"case": "case"}).filter(keep_cases).sort("case", "instrument")
     tables = {
-        "cases": cases.sort("case"), "measures": measures, "measure_pairs": pairs,
+        "cases": cases, "measures": _pseudonymise(measures, key, {"case": "case"}).filter(keep_cases),
+        "measure_pairs": _pseudonymise(pairs, key, {"case": "case"}).filter(keep_cases),
         "interventions": _intervention_table(store),
     }
     folder = root / FOLDER
@@ -296,12 +313,14 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
         digest = hashlib.sha256()
         resources = []
         for name, frame in tables.items():
-            frame = frame.select([f.name for f in TABLES[name]]).cast(_schema(name))  # nothing but the declared columns
+            # nothing but the declared columns, in one order whatever the store's order was
+            frame = frame.select([f.name for f in TABLES[name]]).cast(_schema(name))
+            frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
             path = staging / f"{name}.parquet"
             frame.write_parquet(path, statistics=False)
-            data = path.read_bytes()
-            digest.update(name.encode() + b"\0" + hashlib.sha256(frame.hash_rows().to_numpy().tobytes()).digest())
-            resources.append(_resource(name, frame, data))
+            _fsync_file(path)
+            digest.update(name.encode() + b"\0" + frame.write_ndjson().encode() + b"\0")
+            resources.append(_resource(name, frame, path.read_bytes()))
         extract_id = digest.hexdigest()[:16]
         report = ExtractReport(
             extract_id=extract_id, path=str(folder / extract_id), created=created,
@@ -311,26 +330,55 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
         package = _package(report, resources)
         write_atomic(staging / PACKAGE, json.dumps(package, ensure_ascii=False, indent=1).encode())
         write_atomic(staging / README, markdown(package).encode())
+        os.chmod(staging, 0o755 & folder.stat().st_mode)  # as readable as the extracts folder, no more
         target = folder / extract_id
-        if target.exists():  # the same data as an earlier extract: keep that one as it is
+        try:
+            os.rename(staging, target)
+            fsync_dir(folder)
+        except OSError:
+            if not (target / PACKAGE).is_file():
+                raise
+            # the same data as an earlier (or a concurrent) extract: keep that one as it is
             shutil.rmtree(staging)
             report = ExtractReport(**{**asdict(report), "created": _created(target), "unchanged": True})
-        else:
-            os.rename(staging, target)
-            _fsync_dir(folder)
         write_atomic(folder / LATEST, f"{extract_id}\n".encode())  # the one the notebooks open
+        _remove_older(folder, extract_id)
         return report
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _remove_older(folder: Path, keep: str) -> None:
+    """Remove every extract but ``keep`` (and any staging folder a crash left behind)."""
+    for path in folder.iterdir():
+        if path.is_dir() and path.name != keep and (path.name.startswith(".writing-") or (path / PACKAGE).is_file()):
+            shutil.rmtree(path, ignore_errors=True)
+    fsync_dir(folder)
+
+
+def forget(root: Path) -> int:
+    """Remove every extract of a data directory (after an erasure: the next extract is made without the
+    citizen). Returns how many were removed."""
+    folder = Path(root) / FOLDER
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    (folder / LATEST).unlink(missing_ok=True)
+    fsync_dir(folder)
+    return removed
 
 
 def _created(folder: Path) -> str:
@@ -354,7 +402,7 @@ def _resource(name: str, frame: pl.DataFrame, data: bytes) -> dict[str, Any]:
         "name": name, "path": f"{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
         "profile": "tabular-data-resource", "description": t(f"extract.table.{name}"), "bytes": len(data),
         "hash": "sha256:" + hashlib.sha256(data).hexdigest(), "rows": frame.height,
-        "schema": {"fields": fields, "primaryKey": PRIMARY_KEYS[name]},
+        "schema": {"fields": fields, **({"primaryKey": PRIMARY_KEYS[name]} if name in PRIMARY_KEYS else {})},
     }
 
 
@@ -363,10 +411,11 @@ def _package(report: ExtractReport, resources: list[dict[str, Any]]) -> dict[str
         "profile": "tabular-data-package", "name": FORMAT, "id": report.extract_id, "created": report.created,
         "title": t("extract.title"), "description": t("extract.description", k=report.k),
         "resources": resources,
+        # counts of people a lab user reads: 1-4 shows as "<5" (the command line tells the administrator exactly)
         "workbench": {"format": FORMAT, "k": report.k, "quasi_identifiers": list(QUASI_IDENTIFIERS),
-                      "citizens": report.citizens, "cases": report.cases,
-                      "without_consent": report.without_consent, "to_quarter": report.to_quarter,
-                      "to_year": report.to_year, "age_withheld": report.age_withheld, "left_out": report.left_out},
+                      **{name: count_label(getattr(report, name), STANDARD) for name in (
+                          "citizens", "cases", "without_consent", "to_quarter", "to_year", "age_withheld",
+                          "left_out")}},
     }
 
 
@@ -399,5 +448,5 @@ def newest(root: Path) -> Path | None:
             return latest
     except (OSError, ValueError):
         pass
-    found = [(_created(p), p) for p in folder.glob("*") if (p / PACKAGE).is_file()] if folder.is_dir() else []
+    found = [(_created(p), p) for p in folder.glob("[!.]*") if (p / PACKAGE).is_file()] if folder.is_dir() else []
     return max(found)[1] if found else None  # no LATEST pointer: the most recently created

@@ -315,12 +315,14 @@ class Workbench:
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             existing = store.frame("interventions")
             data: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+            base: dict[str, Any] = {}
             if parent is not None:
                 base = self._need(store, "interventions", parent, "template.not_found")
                 data = {**{k: base[k] for k in ("name", "description", "target_group", "steps", "success_criteria")
                            if base.get(k) is not None}, **data, "forked_from": parent}
             same_name = existing.filter(pl.col("name").str.to_lowercase() == str(data.get("name", "")).strip().lower())
-            if parent is None and same_name.height:
+            family = base["name"].strip().lower() if parent is not None else None
+            if same_name.height and (parent is None or str(data["name"]).strip().lower() != family):
                 raise InvalidInput("template.name_taken", field="name", name=data["name"])
             versions = same_name.get_column("template_version").fill_null(1).to_list()
             data.update(id=self._new_id(store, tx, "interventions"), started_on=self._today(),
@@ -335,7 +337,7 @@ class Workbench:
 
     def pilot_template(self, intervention_id: str, site_id: str) -> dict[str, Any]:
         """Start piloting a template at a site: its coordinators can put cases on it from now on."""
-        self._allow("pilot_template", site_id)
+        self._allow("pilot_template", str(site_id).upper())
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             site = self._site(store, site_id.upper())["id"]
@@ -355,7 +357,7 @@ class Workbench:
 
         self._allow("extract")
         self._store.refresh()
-        report = extract.write(self._store, self._frames, self.actor, k=k or extract.K)
+        report = extract.write(self._store, self._frames, self.actor, k=extract.K if k is None else k)
         self._commit(lambda _store, tx: tx.log("extract", "store", report.extract_id,
                                                  ["cases", str(report.cases)]))
         return report
@@ -796,9 +798,13 @@ class Workbench:
     # -- privacy and administration (implemented in workbench.service.privacy / workbench.service.admin) -----
 
     def erase_citizen(self, citizen_id: str) -> None:
-        """GDPR erasure: remove the citizen's personal data from every file; keep anonymous counts."""
+        """GDPR erasure: remove the citizen's personal data from every file (research extracts included: they
+        are removed, and the next one is made without the citizen); keep anonymous counts."""
+        from workbench.service import extract
+
         self._allow("erase_citizen")
         privacy.erase_citizen(self._store, self.actor, self._today(), citizen_id)
+        extract.forget(Path(self._store.root))  # research extracts made before held the citizen (pseudonymised)
 
     def export_citizen(self, citizen_id: str) -> dict[str, Any]:
         """Access request: everything held about one citizen, as JSON-ready data."""

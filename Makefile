@@ -46,7 +46,7 @@ lab: $(STAMP)
 	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
 	$(BIN)/workbench extract --user demo.admin
 	WORKBENCH_USER=$(LAB_AS) $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --port $(LAB_PORT) \
-		--ServerApp.root_dir=$(CURDIR)/notebooks
+		--ServerApp.root_dir=$(CURDIR)/notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check workbench tests bench notebooks

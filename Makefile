@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# what a wheel install puts there (pip's editable install leaves data files out): Jupyter servers load the extension
+	install -D -m 644 jupyter-config/jupyter_server_config.d/workbench.json \
+		$(VENV)/etc/jupyter/jupyter_server_config.d/workbench.json
 	touch $(STAMP)
 
 # The browser tests drive Debian's chromium through Playwright (Playwright's own browser

@@ -71,3 +71,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from workbench.magic import load
 
     load(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The Jupyter server extension (``workbench.serving.extension.WorkbenchApp``), found by every Jupyter server."""
+    from workbench.serving.extension import extension_points
+
+    return extension_points()

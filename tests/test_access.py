@@ -74,6 +74,7 @@ EXAMPLES: dict[str, Call] = {
     "volunteer_load": lambda wb, r, tmp: wb.volunteer_load(r["volunteer"]),
     "open_referral": lambda wb, r, tmp: wb.open_referral(site_id=r["site"], citizen={"display_name": "Ny Borger"},
                                                          consents=[{"purpose": "case_work", "given": True}]),
+    "referral_status": lambda wb, r, tmp: wb.referral_status("webform-0001"),
     "open_case": lambda wb, r, tmp: wb.open_case(r["citizen"]),
     "citizen": lambda wb, r, tmp: wb.citizen(r["citizen"]),
     "update_citizen": lambda wb, r, tmp: wb.update_citizen(r["citizen"], display_name="Borger Ny"),

@@ -150,3 +150,99 @@ def test_the_root_address_leads_to_the_landing_page(servers: dict[str, Server]) 
         status, location = error.code, error.headers.get("Location", "")
     assert status == 302
     assert location.endswith("/workbench/")
+
+
+# --- the JSON API ---------------------------------------------------------------------------------
+
+
+def _call(server: Server, method: str, path: str, body: object | None = None, *,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.base + path, data=data, method=method, headers={
+        "Content-Type": "application/json", **({"Authorization": f"token {TOKEN}"} if headers is None else headers)})
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        text = error.read().decode(errors="replace")
+        try:
+            return error.code, json.loads(text)
+        except ValueError:
+            return error.code, {"text": text}
+
+
+def _referral(key: str, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "client_key": key, "site": "ODE",
+        "citizen": {"display_name": "Online Henvist", "birth_year": 1958, "postal_code": "5000"},
+        "contact": {"phone": "20 30 40 50"},
+        "consents": [{"purpose": "case_work", "given": True}, {"purpose": "referrer_feedback", "given": True}],
+        "note": "Henvist fra lægens webformular",
+    }
+    body.update(changes)
+    return body
+
+
+def test_an_online_referral_is_idempotent_with_its_client_key(servers: dict[str, Server], demo_root: Path) -> None:
+    server = servers["demo.koordinator"]
+    status, first = _call(server, "POST", "/workbench/api/referrals", _referral("webform-0001"))
+    assert status == 201, first
+    assert str(first["case_number"]).startswith("ODE-") and first["replayed"] is False
+    status, again = _call(server, "POST", "/workbench/api/referrals", _referral("webform-0001"))
+    assert status == 200 and again["case_number"] == first["case_number"] and again["replayed"] is True
+    cases = workbench.open(demo_root, user="demo.admin").tinydb().table("cases").all()
+    assert [c["number"] for c in cases if c.get("client_key") == "webform-0001"] == [first["case_number"]]
+    # the referrer's view: not arrived yet
+    status, seen = _call(server, "GET", "/workbench/api/referrals/webform-0001")
+    assert status == 200 and seen["arrived"] is False and seen["case_number"] == first["case_number"]
+
+
+def test_the_api_refuses_with_the_dashboards_sentences(servers: dict[str, Server]) -> None:
+    server = servers["demo.koordinator"]
+    status, body = _call(server, "POST", "/workbench/api/referrals",
+                         _referral("webform-0002", citizen={"display_name": "X", "postal_code": "500"}))
+    assert status == 400 and body["field"] == "postal_code" and body["message"] == "Postnummer skal være 4 cifre."
+    status, body = _call(server, "POST", "/workbench/api/referrals", _referral("webform-0003", site="AAR"))
+    assert status == 403 and "koordinator" in str(body["message"]) and "AAR" in str(body["message"])
+    status, body = _call(server, "POST", "/workbench/api/referrals",
+                         _referral("webform-0004", consents=[{"purpose": "case_work", "given": False}]))
+    assert status == 403 and body["error"] == "consent.case_work_required"
+    for bad in ("kort", "med mellemrum 123", "x" * 65):
+        status, body = _call(server, "POST", "/workbench/api/referrals", _referral(bad))
+        assert status == 400 and body["field"] == "client_key", bad
+    status, body = _call(server, "POST", "/workbench/api/referrals", _referral("webform-0005", extra=1))
+    assert status == 400 and body["field"] == "extra"
+    status, _ = _call(server, "POST", "/workbench/api/referrals", _referral("webform-0006"), headers={})
+    assert status == 403  # no token
+    status, body = _call(server, "GET", "/workbench/api/referrals/ingen-saadan-noegle")
+    assert status == 404 and "ingen-saadan-noegle" in str(body["message"])
+
+
+def test_a_cookie_without_the_xsrf_token_is_refused(servers: dict[str, Server]) -> None:
+    server = servers["demo.koordinator"]
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    opener.open(f"{server.base}/workbench/?token={TOKEN}", timeout=30).read()  # a browser signs in
+    request = urllib.request.Request(f"{server.base}/workbench/api/referrals", method="POST",
+                                     data=json.dumps(_referral("webform-0007")).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(request, timeout=30)
+    assert refused.value.code == 403 and "xsrf" in refused.value.read().decode().lower()
+
+
+def test_the_referrer_learns_nothing_without_the_citizens_consent(servers: dict[str, Server]) -> None:
+    server = servers["demo.koordinator"]
+    status, _ = _call(server, "POST", "/workbench/api/referrals",
+                      _referral("webform-0008", consents=[{"purpose": "case_work", "given": True}]))
+    assert status == 201
+    status, body = _call(server, "GET", "/workbench/api/referrals/webform-0008")
+    assert status == 403 and body["error"] == "consent.referrer_feedback_missing" and "case_number" not in body
+
+
+def test_the_lead_gets_suppressed_figures_and_a_coordinator_none(servers: dict[str, Server]) -> None:
+    status, body = _call(servers["demo.projektleder"], "GET", "/workbench/api/summary")
+    assert status == 200 and body["rows"]
+    labels = {row["count_label"] for row in body["rows"]}  # type: ignore[union-attr,index]
+    assert not labels & {"1", "2", "3", "4"}
+    status, body = _call(servers["demo.koordinator"], "GET", "/workbench/api/summary")
+    assert status == 403 and body["error"] == "access.refused"

@@ -96,7 +96,7 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     assert citizen["languages"] == ["da", "de"] and citizen["interests"] == ["strik", "have"]
     assert citizen["needs"] == ["loneliness", "grief"] and citizen["referral_source"] == "doctor"
     consents = {c["purpose"]: c["given"] for c in citizen["consents"]}
-    assert consents == {"case_work": True, "follow_up_contact": True, "research": False}
+    assert consents == {"case_work": True, "follow_up_contact": True, "research": False, "referrer_feedback": False}
     assert all(c["on"] == "2026-04-28" and c["recorded_by"] == "koordinator.kim" for c in citizen["consents"])
     contact = wb._store.get("contacts", citizen["id"])
     assert contact is not None and contact["phone"] == "+4512345678" and contact["email"] == "grethe@example.dk"

@@ -48,6 +48,7 @@ Email = Annotated[str, _rule(v.email)]
 SiteCode = Annotated[str, _rule(v.site_code)]
 Clock = Annotated[str, _rule(v.clock)]
 Label = Annotated[str, _rule(v.name)]
+ClientKey = Annotated[str, _rule(v.client_key)]
 
 
 class VolunteerStatus(StrEnum):
@@ -92,6 +93,7 @@ class Purpose(StrEnum):
     case_work = "case_work"
     follow_up_contact = "follow_up_contact"
     research = "research"
+    referrer_feedback = "referrer_feedback"  # the referrer may learn whether the citizen arrived
 
 
 class TargetGroup(StrEnum):
@@ -304,6 +306,7 @@ class Case(Record):
     citizen_id: str
     opened_on: date
     intervention_ids: list[str] = Field(default_factory=list)
+    client_key: ClientKey | None = None  # the referring system's own key for an online referral (idempotency)
     version: int = 1
 
 

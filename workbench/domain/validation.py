@@ -96,3 +96,13 @@ def clock(value: str) -> str:
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise InvalidInput("input.clock")
     return f"{int(match[1]):02d}:{match[2]}"
+
+
+_CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def client_key(value: str) -> str:
+    """A referring system's key for one referral: 8 to 64 letters, digits, '-' or '_' (a UUID will do)."""
+    if not _CLIENT_KEY.fullmatch(value):
+        raise InvalidInput("input.client_key")
+    return value

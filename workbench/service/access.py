@@ -57,6 +57,7 @@ RULES: dict[str, Rule] = {
     "update_volunteer": _rule(C, target="volunteer"),
     "volunteer_load": _rule(C, target="volunteer"),
     "open_referral": _rule(C, target="site"),
+    "referral_status": _rule(C),  # the case is found by its key among the user's own sites
     "open_case": _rule(C, target="citizen"),
     "citizen": _rule(C, target="citizen"),
     "update_citizen": _rule(C, target="citizen"),

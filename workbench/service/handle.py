@@ -431,17 +431,26 @@ class Workbench:
         on: date | str | None = None,
         intervention_ids: Sequence[str] = (),
         text: str | None = None,
+        client_key: str | None = None,
     ) -> dict[str, Any]:
         """Register a citizen from a referral and open their case in one step.
 
         ``consents`` lists ``{"purpose": ..., "given": bool}``; consent to case work is required.
-        Returns the case document (with its number, e.g. ``ODE-2026-0042``).
+        Returns the case document (with its number, e.g. ``ODE-2026-0042``). ``client_key``: the
+        referring system's own key for this referral; sent again, it returns the case it opened the
+        first time and changes nothing (a retried online referral never makes a second case).
         """
         self._allow("open_referral", site_id)
         when = self._date(on)
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             self._site(store, site_id.upper())
+            if client_key is not None:
+                earlier = self._case_by_key(store, m.parse(m.Case, {
+                    "id": "-", "number": "-", "site_id": site_id, "citizen_id": "-", "opened_on": when,
+                    "client_key": client_key}).client_key or "")
+                if earlier is not None:
+                    return {**earlier, "replayed": True}
             citizen_id = self._new_id(store, tx, "citizens")
             data = {"registered_on": when, **citizen, "id": citizen_id, "site_id": site_id,
                     "consents": self._consents(consents, when)}
@@ -454,10 +463,38 @@ class Workbench:
                 contact_doc = m.dump(m.parse(m.CitizenContact, {**contact, "id": citizen_id}))
                 tx.put("contacts", contact_doc)
                 tx.log("create", "contacts", citizen_id, list(contact_doc))
-            return self._open_case(store, tx, doc, when, intervention_ids, text)
+            return self._open_case(store, tx, doc, when, intervention_ids, text, client_key)
 
         result: dict[str, Any] = self._commit(build)
         return result
+
+    @staticmethod
+    def _case_by_key(store: Any, client_key: str) -> dict[str, Any] | None:
+        found = store.frame("cases").filter(pl.col("client_key") == client_key)
+        return store.get("cases", found.item(0, "id")) if found.height else None
+
+    def referral_status(self, client_key: str) -> dict[str, Any]:
+        """What the referrer of an online referral may know: whether the citizen arrived in a community.
+
+        Only with the citizen's current consent to tell the referrer (``referrer_feedback``); only for a
+        referral to one of the user's sites. ``arrived``: escorted and took part; ``still_taking_part``:
+        the newest follow-up said so (None before one).
+        """
+        self._allow("referral_status")
+        self._store.refresh()
+        case = self._case_by_key(self._store, client_key)
+        if case is None or case["site_id"] not in self.user.sites:
+            raise NotFound("referral.not_found", id=client_key)
+        citizen = self._store.get("citizens", case["citizen_id"])
+        if citizen is None or citizen.get("erased_on") or not consent_now(citizen, m.Purpose.referrer_feedback):
+            raise ConsentMissing("consent.referrer_feedback_missing")
+        timeline = self._store.find("events", "case_id", case["id"])
+        state = replay(timeline)
+        follow_ups = [e for e in timeline if e["kind"] == EventKind.follow_up.value]
+        return {"client_key": client_key, "case_number": case["number"],
+                "status": state.status.value if state.status else None,
+                "arrived": any(e["kind"] == EventKind.escort_completed.value and e.get("attended") for e in timeline),
+                "still_taking_part": follow_ups[-1].get("still_participating") if follow_ups else None}
 
     def open_case(self, citizen_id: str, *, on: date | str | None = None,
                   intervention_ids: Sequence[str] = (), text: str | None = None) -> dict[str, Any]:
@@ -478,7 +515,7 @@ class Workbench:
         return result
 
     def _open_case(self, store: Any, tx: Transaction, citizen: Mapping[str, Any], when: date,
-                   intervention_ids: Sequence[str], text: str | None) -> dict[str, Any]:
+                   intervention_ids: Sequence[str], text: str | None, client_key: str | None = None) -> dict[str, Any]:
         for intervention_id in intervention_ids:
             self._need(store, "interventions", intervention_id, "intervention.not_found")
         site_id = citizen["site_id"]
@@ -489,7 +526,7 @@ class Workbench:
         case = m.dump(m.parse(m.Case, {
             "id": self._new_id(store, tx, "cases"), "number": f"{site_id}-{when.year}-{sequence:04d}",
             "site_id": site_id, "citizen_id": citizen["id"], "opened_on": when,
-            "intervention_ids": list(intervention_ids),
+            "intervention_ids": list(intervention_ids), "client_key": client_key,
         }))
         tx.put("cases", case)
         tx.log("create", "cases", case["id"], list(case))

@@ -12,6 +12,7 @@ below (``--WorkbenchApp.pool_size=3``, or a ``jupyter_server_config`` file).
 - ``/workbench/api/health``: ``{"status": "ok"}`` without a login, for the hub and for monitoring;
   nothing else is said before a login.
 - ``/``: leads to ``/workbench/``.
+- ``/workbench/api/…``: the JSON API (``workbench.serving.api``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from workbench.errors import WorkbenchError
 from workbench.i18n import t
 from workbench.service import users
 from workbench.service.users import Role, User
+from workbench.serving.api import HANDLERS
 
 DASHBOARDS = {Role.coordinator: "koordinator.ipynb", Role.lead: "projektleder.ipynb"}
 """The dashboard notebook each role opens (served by Voila under ``/voila/render/``)."""
@@ -87,6 +89,7 @@ class WorkbenchApp(ExtensionApp):
             (r"/", RootHandler),
             (r"/workbench/?", LandingHandler),
             (r"/workbench/api/health", HealthHandler),
+            *HANDLERS,
         ])
 
 

@@ -45,8 +45,14 @@ def _intervention_templates(tables: Tables, _root: Path) -> Tables:
     return tables
 
 
+def _client_keys(tables: Tables, _root: Path) -> Tables:
+    """Version 5 gives a case the referring system's ``client_key`` (optional, so the records stay as they
+    are) and a consent purpose, ``referrer_feedback``; the step keeps older workbenches from writing."""
+    return tables
+
+
 MIGRATIONS: dict[int, Callable[[Tables, Path], Tables]] = {
-    1: _ledger_into_the_store, 2: _sealed_journal, 3: _intervention_templates}
+    1: _ledger_into_the_store, 2: _sealed_journal, 3: _intervention_templates, 4: _client_keys}
 
 
 def migrate(tables: Tables, found: int, root: Path) -> Tables:

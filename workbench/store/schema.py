@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from workbench.domain import events
 from workbench.domain import model as m
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ class IntakeTab:
             check_field("consent_case_work", t("ui.intake.consent.case_work")),
             check_field("consent_follow_up_contact", t("ui.intake.consent.follow_up_contact")),
             check_field("consent_research", t("ui.intake.consent.research")),
+            check_field("consent_referrer_feedback", t("ui.intake.consent.referrer_feedback")),
             choice_field("mode", t("ui.intake.field.mode"), modes, m.AdministrationMode.self_completed.value),
             Field("ucla3", "", self.ucla3),
             Field("swemwbs", "", self.swemwbs),

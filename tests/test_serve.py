@@ -58,12 +58,19 @@ def test_command_has_the_secure_options() -> None:
 def test_command_preheats_kernels_and_culls_idle_ones() -> None:
     options = _options(serve.build_command(DASHBOARDS))
     assert options["VoilaConfiguration.preheat_kernel"] == ["True"]
-    assert 1 <= int(options["VoilaConfiguration.default_pool_size"][0]) <= 2
+    assert int(options["VoilaConfiguration.default_pool_size"][0]) == 2  # a second page finds one ready too
+    assert int(_options(serve.build_command(DASHBOARDS, pool_size=3))["VoilaConfiguration.default_pool_size"][0]) == 3
+    for bad in (0, -1, 9):
+        with pytest.raises(InvalidInput):
+            serve.build_command(DASHBOARDS, pool_size=bad)
     assert options["VoilaConfiguration.progressive_rendering"] == ["False"]  # incompatible with preheating
     assert not any("prelaunch_hook" in name for name in options)  # incompatible with preheating
     assert 0 < int(options["MappingKernelManager.cull_interval"][0]) < int(
         options["MappingKernelManager.cull_idle_timeout"][0])
     assert options["MappingKernelManager.cull_connected"] == ["False"]
+    # a kernel whose page is gone is culled within 5 minutes
+    assert int(options["MappingKernelManager.cull_idle_timeout"][0]) + int(
+        options["MappingKernelManager.cull_interval"][0]) <= 300
 
 
 def test_token_never_appears_on_the_command_line(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--open-browser", action="store_true", help="open the dashboard once it answers")
     serve.add_argument("--log", help="the page kernels' log file (default: the user's log folder)")
     serve.add_argument("--user", help="the user (in users.toml) the pages act as; the role decides the dashboard")
+    serve.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready per dashboard (1-8)")
     return parser
 
 
@@ -95,7 +96,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from workbench.serve import serve
 
         return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log,
-                     user=args.user)
+                     user=args.user, pool_size=args.pool_size)
     if args.command == "users":
         return _users(args)
     import workbench

@@ -12,9 +12,10 @@ What the server is allowed to do is decided here, in two testable functions:
 - Pages show outputs only (``strip_sources``), never a traceback (``show_tracebacks``), and
   always in our ``brobygning`` template (no ``?template=``/``?theme=`` from the address bar),
   which fetches nothing from outside this server and greets the user in their language.
-- A small pool of preheated kernels has run the notebook's imports before anyone asks;
+- A small pool of preheated kernels (two per dashboard, ``--pool-size``) has run the notebook's imports before anyone asks;
   ``dashboards/*.ipynb`` wait for the real request (``voila.utils.wait_for_request``)
-  before doing any per-user work. Kernels nobody is connected to are culled.
+  before doing any per-user work. Closing a page shuts its kernel down (its beacon carries the
+  ``_xsrf`` cookie the page sets); a kernel whose page is gone otherwise is culled within 5 minutes.
 - The data directory reaches the kernels as an absolute ``WORKBENCH_DATA`` (Voila runs a
   kernel in the notebook's folder, so a relative path would point somewhere else).
 """
@@ -55,12 +56,15 @@ LEAD_NOTEBOOK = "projektleder.ipynb"
 TOKEN_FILE = "voila-token"
 KERNEL_LOG = "dashboards.log"
 MIN_VOILA = (0, 5, 6)
-#: Preheated kernels kept ready per dashboard notebook (each holds about 150 MB).
-POOL_SIZE = 1
+#: Preheated kernels kept ready per dashboard notebook (each holds about 150-450 MB): two, so that a
+#: second page opened right after the first finds one ready too (``workbench serve --pool-size N``).
+POOL_SIZE = 2
+MAX_POOL_SIZE = 8
 #: A kernel with no page connected for this long is shut down (seconds) ...
-CULL_IDLE_TIMEOUT = 1800
-#: ... checked this often (seconds). Kernels with an open page are never culled.
-CULL_INTERVAL = 120
+CULL_IDLE_TIMEOUT = 240
+#: ... checked this often (seconds): a kernel whose page is gone (and whose "page closed" beacon was
+#: lost) is culled within 5 minutes. Kernels with an open page, and the preheated pool, are never culled.
+CULL_INTERVAL = 60
 #: Seconds to wait for a cell's output after it has finished (Voila's default is 4).
 IOPUB_TIMEOUT = 30
 
@@ -88,7 +92,7 @@ def dashboard_url(port: int, token: str, notebook: str = NOTEBOOK) -> str:
 
 
 def build_command(dashboards: Path, *, port: int = DEFAULT_PORT, python: str | None = None,
-                  language: str | None = None, runtime: Path | None = None) -> list[str]:
+                  language: str | None = None, runtime: Path | None = None, pool_size: int = POOL_SIZE) -> list[str]:
     """The standalone Voila server for ``dashboards``: every option that makes it safe and quick.
 
     ``language`` (default: the language in force) chooses the loading text and ``<html lang>``.
@@ -112,7 +116,7 @@ def build_command(dashboards: Path, *, port: int = DEFAULT_PORT, python: str | N
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.preheat_kernel=True",
-        f"--VoilaConfiguration.default_pool_size={POOL_SIZE}",
+        f"--VoilaConfiguration.default_pool_size={check_pool_size(pool_size)}",
         # Incompatible with preheated kernels (Voila refuses to start with both).
         "--VoilaConfiguration.progressive_rendering=False",
         f"--VoilaConfiguration.resources=brobygning_loading={t('serve.loading', lang)}",
@@ -205,6 +209,13 @@ def write_token(root: Path, token: str) -> Path:
     return path
 
 
+def check_pool_size(size: int) -> int:
+    """The number of preheated kernels per dashboard: 1 to ``MAX_POOL_SIZE``."""
+    if not 1 <= size <= MAX_POOL_SIZE:
+        raise InvalidInput("serve.pool_size", field="pool_size", most=MAX_POOL_SIZE)
+    return size
+
+
 def check_token(token: str) -> str:
     """A token chosen on the command line must be long and URL-safe."""
     if not _TOKEN_PATTERN.fullmatch(token or ""):
@@ -275,7 +286,7 @@ def _announce(root: Path, url: str, lead_url: str, port: int, proc: subprocess.P
 
 def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_PORT, token: str | None = None,
           open_browser: bool = False, out: TextIO | None = None, log: str | os.PathLike[str] | None = None,
-          user: str | None = None) -> int:
+          user: str | None = None, pool_size: int = POOL_SIZE) -> int:
     """Run the dashboard server until it is stopped; returns its exit code.
 
     ``user``: the id (in ``users.toml``) every page acts as; its roles decide which dashboard it
@@ -285,6 +296,7 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
 
     out = out or sys.stdout
     _check_voila()
+    check_pool_size(pool_size)
     if token is not None:
         check_token(token)
     root = config.data_dir(data)
@@ -302,7 +314,8 @@ def serve(data: str | os.PathLike[str] | None = None, *, port: int = DEFAULT_POR
     print(t("serve.user", user=user), file=out)
     print(t("serve.data_dir", path=str(root)), file=out)
     print(t("serve.log_file", path=env[LOG_ENV]), file=out, flush=True)
-    proc = subprocess.Popen(build_command(dashboards, port=port, runtime=runtime), env=env, cwd=dashboards)
+    proc = subprocess.Popen(build_command(dashboards, port=port, runtime=runtime, pool_size=pool_size), env=env,
+                            cwd=dashboards)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         if proc.poll() is None:

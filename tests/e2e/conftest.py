@@ -80,6 +80,17 @@ class Server:
             self.shutdown(kernel.group(1))
         return status, headers, html
 
+    def kernels(self) -> int:
+        """How many kernel processes this server has running (their environment names its data folder)."""
+        count = 0
+        for pid in _processes_serving(self.data):
+            try:
+                if b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    count += 1
+            except OSError:
+                continue  # ended meanwhile
+        return count
+
     def shutdown(self, kernel: str) -> None:
         """Shut a page's kernel down, as the page's beacon does when it is closed."""
         request = urllib.request.Request(f"{self.base}/voila/api/shutdown/{kernel}", data=b"",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from workbench import i18n
+from workbench.serve import POOL_SIZE
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +81,25 @@ def test_dashboard_loads_in_danish_cold_then_warm(
                     f"(preheated kernel: {'yes' if _preheated_uses(server) > used else 'no'})")
     assert "Traceback" not in again.inner_text("body")
     offsite.check()
+
+
+def test_twenty_page_loads_and_closes_leave_no_kernels_behind(
+    server: Any, context: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Closing a page shuts its kernel down: after 20 loads and closes, no more kernels run than the
+    preheated pools (two dashboards) and one more, within a minute (besides the kernels of pages other
+    tests left open)."""
+    most = max(server.kernels(), 2 * POOL_SIZE) + 1
+    for _ in range(20):
+        page = context.new_page()
+        _open_dashboard(page, server)
+        page.close(run_before_unload=True)  # as a browser closing the tab: the "page closed" beacon is sent
+    deadline = time.monotonic() + 60
+    while server.kernels() > most and time.monotonic() < deadline:
+        time.sleep(1)
+    running = server.kernels()
+    _report(capsys, f"20 page loads and closes: {running} kernels running after (at most {most})")
+    assert running <= most
 
 
 def test_served_html_holds_no_source_and_loads_in_danish(server: Any) -> None:

@@ -37,6 +37,7 @@ from playwright.sync_api import expect
 
 import workbench
 from workbench import i18n
+from workbench.reporting.suppression import HIDDEN_LABEL, STANDARD
 from workbench.ui.lead import VIEWS
 
 pytestmark = pytest.mark.e2e
@@ -109,13 +110,19 @@ def expect_every_chart_drawn(page: Any) -> None:
     for view in VIEWS:
         section = chart(page, view)
         expect(section.locator("svg").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
-        expect(section.locator(SHAPES).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
         if view == "funnel":
+            expect(section.locator(SHAPES).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
             expect(section.locator(".vega-embed svg .mark-rect path").first).to_be_attached(
                 timeout=STEP_TIMEOUT_MS)
-        else:
+        else:  # rendered on the server: whole once it is on the page
             expect(section.locator(".wb-chart > svg")).to_have_count(1)
             expect(section.locator(".vega-embed")).to_have_count(0)
+            if section.locator(SHAPES).count() == 0:
+                # one small site chosen: every value of a chart can be hidden, and then it draws no
+                # mark, only the labels that say so
+                text = section.locator(".wb-chart > svg").text_content() or ""
+                assert HIDDEN_LABEL in text or STANDARD.small_label in text, f"the {view} chart is empty"
+                continue
         assert section.locator(MARKS).count() > 0, f"the {view} chart has an SVG without marks"
 
 

@@ -248,16 +248,8 @@ class Lab:
         if within is not None and by is None:
             raise InvalidInput("lab.within_needs_by", field="within")
         labelled = self._groups(cohorts, by, within)
-        long = pl.concat([
-            labelled.group_by("group").agg(pl.lit(step).alias("step"), _REACHED[step].sum().cast(pl.Int64).alias("n"))
-            for step in STEPS])
         names = labelled.get_column("group").unique(maintain_order=True).to_list()
-        grid = pl.DataFrame({"group": [*names, TOTAL]}).with_row_index("g_no").join(
-            pl.DataFrame({"step": list(STEPS)}).with_row_index("s_no"), how="cross")
-        totals = long.group_by("step").agg(pl.col("n").sum()).with_columns(pl.lit(TOTAL).alias("group"))
-        table = grid.join(pl.concat([long, totals.select(long.columns)]), on=["group", "step"], how="left").with_columns(
-            pl.col("n").fill_null(0), (pl.col("group") == TOTAL).alias("is_total")).sort("g_no", "s_no")
-        table = suppress_counts(table, "n", within="step", total="is_total", policy=self.policy)
+        table = self._per_step(labelled, "group", names, _REACHED)
         referred = table.filter(pl.col("step") == "referred").select(
             "group", *(pl.col(c).alias(c.replace("n", "referred", 1)) for c in ("n", "n_label", "n_suppressed")))
         table = rate_columns(table.join(referred, on="group", how="left"), "n", "referred", "share", self.policy)
@@ -323,16 +315,22 @@ class Lab:
             "escort_without_conversation": escorted & pl.col("weeks_to_conversation").is_null(),
             "closed_without_reason": pl.col("closed") & pl.col("close_reason").is_null(),
         }
-        long = pl.concat([cases.group_by("site").agg(pl.lit(name).alias("step"), expr.sum().cast(pl.Int64).alias("n"))
-                          for name, expr in checks.items()])
-        totals = long.group_by("step").agg(pl.col("n").sum()).with_columns(pl.lit(TOTAL).alias("site"))
-        sites = sorted(long.get_column("site").unique().to_list())
-        grid = pl.DataFrame({"site": [*sites, TOTAL]}).with_row_index("g_no").join(
-            pl.DataFrame({"step": list(checks)}).with_row_index("s_no"), how="cross")
-        table = grid.join(pl.concat([long, totals.select(long.columns)]), on=["site", "step"], how="left").with_columns(
-            pl.col("n").fill_null(0), (pl.col("site") == TOTAL).alias("is_total")).sort("g_no", "s_no")
+        sites = sorted(cases.get_column("site").unique().to_list())
+        return self._per_step(cases, "site", sites, checks)
+
+    def _per_step(self, rows: pl.DataFrame, key: str, groups: Sequence[str],
+                  steps: Mapping[str, pl.Expr]) -> pl.DataFrame:
+        """How many rows of each group (the column ``key``) meet each step's condition, and a total row;
+        suppressed per step (the groups add up to the total). Groups and steps in the order given."""
+        long = pl.concat([rows.group_by(key).agg(pl.lit(step).alias("step"), hit.sum().cast(pl.Int64).alias("n"))
+                          for step, hit in steps.items()])
+        totals = long.group_by("step").agg(pl.col("n").sum()).with_columns(pl.lit(TOTAL).alias(key))
+        grid = pl.DataFrame({key: [*groups, TOTAL]}).with_row_index("g_no").join(
+            pl.DataFrame({"step": list(steps)}).with_row_index("s_no"), how="cross")
+        table = grid.join(pl.concat([long, totals.select(long.columns)]), on=[key, "step"], how="left").with_columns(
+            pl.col("n").fill_null(0), (pl.col(key) == TOTAL).alias("is_total")).sort("g_no", "s_no")
         table = suppress_counts(table, "n", within="step", total="is_total", policy=self.policy)
-        return table.select("site", "is_total", "step", "n", "n_label", "n_suppressed")
+        return table.select(key, "is_total", "step", "n", "n_label", "n_suppressed")
 
     def period(self, first: str, last: str) -> Cohort:
         """The cases referred within two months (``"2026-01"``, ``"2026-06"``, both included).

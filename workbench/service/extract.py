@@ -318,7 +318,7 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
             frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
             path = staging / f"{name}.parquet"
             frame.write_parquet(path, statistics=False)
-            _fsync_file(path)
+            fsync_dir(path)  # the file itself: its bytes are on disk before the folder is renamed
             digest.update(name.encode() + b"\0" + frame.write_ndjson().encode() + b"\0")
             resources.append(_resource(name, frame, path.read_bytes()))
         extract_id = digest.hexdigest()[:16]
@@ -347,14 +347,6 @@ def write(store: Store, frames: Frames, actor: str, now: datetime | None = None,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_older(folder: Path, keep: str) -> None:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from workbench.reporting.frames import Frames
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
+_TEMPLATE_FIELDS = ("name", "description", "target_group", "steps", "success_criteria")
+"""What a template fork may change (and otherwise takes from its parent)."""
 _OVERRIDABLE = {m.VolunteerStatus.interested, m.VolunteerStatus.screened, m.VolunteerStatus.paused}
 
 
@@ -306,7 +308,7 @@ class Workbench:
     def fork_template(self, intervention_id: str, **changes: Any) -> dict[str, Any]:
         """A new version of a template (the next number for its name), with ``changes``; the parent stays as it is."""
         self._allow("fork_template")
-        unknown = set(changes) - {"name", "description", "target_group", "steps", "success_criteria"}
+        unknown = set(changes) - set(_TEMPLATE_FIELDS)
         if unknown:
             raise InvalidInput("input.unknown_field", field=min(unknown))
         return self._add_template(changes, parent=intervention_id)
@@ -318,8 +320,8 @@ class Workbench:
             base: dict[str, Any] = {}
             if parent is not None:
                 base = self._need(store, "interventions", parent, "template.not_found")
-                data = {**{k: base[k] for k in ("name", "description", "target_group", "steps", "success_criteria")
-                           if base.get(k) is not None}, **data, "forked_from": parent}
+                data = {**{k: base[k] for k in _TEMPLATE_FIELDS if base.get(k) is not None}, **data,
+                        "forked_from": parent}
             same_name = existing.filter(pl.col("name").str.to_lowercase() == str(data.get("name", "")).strip().lower())
             family = base["name"].strip().lower() if parent is not None else None
             if same_name.height and (parent is None or str(data["name"]).strip().lower() != family):

@@ -72,7 +72,7 @@ _DEFAULT_MODE = _default_mode()
 
 
 def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable."""
+    """Make a rename or a new file in the folder ``path`` durable (given a file: make its bytes durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

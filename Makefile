@@ -1,7 +1,9 @@
 # The two commands of the README:
-#   make demo   builds .venv, loads demo data if the store is empty, writes the research extract, serves the dashboards as $(AS)
-#   (make lab   the same data; JupyterLab on the lab and research notebooks as $(LAB_AS))
-#   make test   builds .venv with the test extras (and Debian's chromium if missing), runs the whole suite
+#   make demo   builds .venv, loads demo data if the store is empty, writes the research extract, and serves
+#               the one Jupyter server (landing page, dashboards, JupyterLab) as $(AS): make demo AS=demo.lab
+#   (make lab   the same as make demo AS=$(LAB_AS) PORT=$(LAB_PORT))
+#   make test   builds .venv with the test extras (and Debian's chromium and configurable-http-proxy if missing),
+#               runs the whole suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,6 +14,9 @@ AS ?= demo.koordinator
 LAB_AS ?= demo.lab
 LAB_PORT ?= 8888
 CHROMIUM := /usr/bin/chromium
+# JupyterHub's proxy for tests/e2e/test_jupyterhub.py, from the npm registry (needs node and npm)
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
 export WORKBENCH_DATA ?= $(CURDIR)/data
 
 .PHONY: demo lab test bench clean
@@ -38,20 +43,22 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 	@test -x $(CHROMIUM) || { echo "apt-get did not install $(CHROMIUM)." >&2; exit 1; }
 
+$(CHP): $(STAMP)
+	@command -v npm >/dev/null || { echo "make test needs node and npm for JupyterHub's configurable-http-proxy (apt-get install -y nodejs npm)." >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(CHP_VERSION)
+	@test -x $(CHP) || { echo "npm did not install $(CHP)." >&2; exit 1; }
+
 demo: $(STAMP)
 	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
 	$(BIN)/workbench check --user demo.admin
 	$(BIN)/workbench extract --user demo.admin
 	$(BIN)/workbench serve --port $(PORT) --user $(AS)
 
-# The lab and research notebooks in JupyterLab, on the demo store's newest extract, as $(LAB_AS)
-lab: $(STAMP)
-	$(BIN)/workbench demo --if-empty --cases $(DEMO_CASES)
-	$(BIN)/workbench extract --user demo.admin
-	WORKBENCH_USER=$(LAB_AS) $(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --port $(LAB_PORT) \
-		--ServerApp.root_dir=$(CURDIR)/notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+# The same server as the lab user: JupyterLab on the lab and research notebooks, on the demo store's newest extract
+lab:
+	$(MAKE) demo AS=$(LAB_AS) PORT=$(LAB_PORT)
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CHP)
 	$(BIN)/ruff check workbench tests bench notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports

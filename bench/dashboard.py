@@ -15,12 +15,15 @@ The server-side part is measured on its own: a plain HTTP GET of the page (no br
 once the kernel has built the dashboard and Voila has rendered its HTML; shutting that kernel
 down afterwards is timed separately.
 
-The reference: ``bench/reference/bare.ipynb``, a page that imports polars, altair and ipywidgets
-and shows one widget, served the same way (the same Voila command, template, preheated pool) by
-a second server in the same run. Every time is printed beside its ratio to the reference's.
+Two references, each served in the same run by a standalone Voila with the same page options and
+pool (yesterday's ``workbench serve``):
+- the same dashboard: the one server's time is printed as a ratio to it;
+- ``bench/reference/bare.ipynb``, a page that imports polars, altair and ipywidgets and shows one
+  widget: every time is printed beside its ratio to this page's.
 
-Also printed: the memory (RSS) of the server and of every kernel process. The server is
-always stopped, its kernels included. Numbers are printed, never asserted.
+Also printed: the memory (RSS) of the server and of every kernel process, and after ``--churn``
+(20) more page loads and closes, the total against the target (the server plus its pool). The
+servers are always stopped, their kernels included. Numbers are printed, never asserted.
 
     python -m bench.dashboard                     # 10,000 cases, 3 loads
     python -m bench.dashboard --cases 2000 --loads 5
@@ -134,17 +137,31 @@ def start_server(data: Path, log: Path, user: str) -> Any:
     return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
 
 
-def start_reference(data: Path, log: Path) -> Any:
-    """The reference page's server: ``workbench serve``'s own Voila command on ``bench/reference``."""
-    from workbench import serve
+def standalone_voila(folder: Path, data: Path, log: Path, user: str) -> Any:
+    """Yesterday's ``workbench serve``: a standalone Voila on ``folder`` with the same page options and pool.
+
+    The reference for the one server's times: Voila's own app, token login, the ``brobygning``
+    template, sources stripped, two preheated kernels per notebook, the same kernel environment.
+    """
+    from workbench import config, serve
+    from workbench.serving import dashboards
 
     port = E2E._free_port()
     kernel_log = log.with_suffix(".kernels.log")
     env = serve.build_env(data, base=E2E._env(), log=kernel_log)
+    env[config.USER_ENV] = user
     token = (data / serve.TOKEN_FILE).read_text("ascii").strip()
+    conf = dashboards.voila_configuration(None, "da", 2)
+    command = [sys.executable, "-m", "voila", str(folder), "--no-browser", f"--Voila.ip={serve.HOST}", f"--Voila.port={port}",
+               "--Voila.port_retries=0", f"--VoilaConfiguration.template={conf.template}",
+               "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
+               "--VoilaConfiguration.preheat_kernel=True", f"--VoilaConfiguration.default_pool_size={conf.default_pool_size}",
+               "--VoilaConfiguration.progressive_rendering=False",
+               f"--VoilaExecutor.iopub_timeout={dashboards.IOPUB_TIMEOUT}",
+               *[f"--VoilaConfiguration.resources={key}={value}" for key, value in conf.resources.items()],
+               f"--Voila.connection_dir_root={env['JUPYTER_RUNTIME_DIR']}"]
     with log.open("wb") as out:
-        proc = subprocess.Popen(serve.build_command(REFERENCE_DIR, port=port, runtime=Path(env["JUPYTER_RUNTIME_DIR"])),
-                                env=env, cwd=REFERENCE_DIR, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(command, env=env, cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     return E2E.Server(f"http://127.0.0.1:{port}", token, data, log, proc, kernel_log)
 
 
@@ -282,6 +299,25 @@ def browser_load(browser: Any, server: Any, shown: Page, tab_timeout_s: float = 
         context.close()
 
 
+def churn(browser: Any, server: Any, shown: Page, loads: int, settle_s: float = 60) -> tuple[int, float]:
+    """``loads`` page loads, each closed as a tab is (its beacon sent); then the kernels left and seconds waited."""
+    context = browser.new_context(viewport=E2E.VIEWPORT, locale="da-DK", service_workers="block")
+    context.route(lambda url: not E2E.is_local(url), lambda route: route.abort())
+    try:
+        for _ in range(loads):
+            page = context.new_page()
+            page.goto(server.url(shown.notebook), wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+            for selector in shown.ready:
+                page.locator(selector).first.wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+            page.close(run_before_unload=True)
+    finally:
+        context.close()
+    started = time.perf_counter()
+    while server.kernels() > 2 and time.perf_counter() - started < settle_s:
+        time.sleep(1)
+    return server.kernels(), time.perf_counter() - started
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -320,6 +356,8 @@ def processes(server: Any) -> list[tuple[int, str, float, str]]:
             found.append((pid, "kernel", rss_mb(pid), kernel.group(1) if kernel else "?"))
         elif "workbench.cli serve" in line:
             found.append((pid, "serve", rss_mb(pid), ""))
+        elif "jupyter_server" in line:
+            found.append((pid, "server", rss_mb(pid), ""))
         elif "voila" in line:
             found.append((pid, "voila", rss_mb(pid), ""))
     return found
@@ -336,6 +374,7 @@ class Measured:
     shutdowns: list[float]
     loads: list[Load]
     memory: list[tuple[int, str, float, str]]
+    churned: tuple[int, float, list[tuple[int, str, float, str]]] | None = None  # after 20 loads and closes
 
     @property
     def median_usable(self) -> float:
@@ -350,8 +389,9 @@ def wait_ready(server: Any) -> float:
     return time.perf_counter() - started
 
 
-def measure(server: Any, shown: Page, loads: int, tab_timeout_s: float) -> Measured:
-    """``loads`` server-side renders, then ``loads`` browser loads, each with a preheated kernel."""
+def measure(server: Any, shown: Page, loads: int, tab_timeout_s: float, churn_loads: int = 0) -> Measured:
+    """``loads`` server-side renders, then ``loads`` browser loads, each with a preheated kernel;
+    then (``churn_loads``) that many loads and closes, and the memory left after them."""
     from playwright.sync_api import sync_playwright
 
     renders, shutdowns = [], []
@@ -370,13 +410,19 @@ def measure(server: Any, shown: Page, loads: int, tab_timeout_s: float) -> Measu
                 # The next load also gets a fully preheated kernel. (Meanwhile, refilling the pool
                 # competed for the CPU with the page being built, as it does in real use.)
                 wait_until(server, "the next preheated kernel", lambda: pools_ready(server))
+            memory = processes(server)
+            churned = None
+            if churn_loads:
+                left, waited = churn(browser, server, shown, churn_loads)
+                wait_until(server, "the pool refilled", lambda: pools_ready(server))
+                churned = (left, waited, processes(server))
         finally:
             browser.close()
-        memory = processes(server)
-    return Measured(renders, shutdowns, results, memory)
+    return Measured(renders, shutdowns, results, memory, churned)
 
 
-def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: float, shown: Page) -> None:
+def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: float, shown: Page,
+        churn_loads: int = 20) -> None:
     if not E2E.CHROMIUM.exists():
         raise SystemExit(f"{E2E.CHROMIUM} is missing (apt-get install chromium)")
     folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
@@ -392,13 +438,18 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         held = count_cases(data)
         print(f"data: {held:,} cases in the store")
 
-        server = start_server(data, log, "demo.koordinator" if shown is PAGES["coordinator"] else "demo.projektleder")
+        user = "demo.koordinator" if shown is PAGES["coordinator"] else "demo.projektleder"
+        server = start_server(data, log, user)
         ready = wait_ready(server)
-        print(f"server: preheated kernels (one per dashboard) ready {ready:.1f} s after start "
+        print(f"server: the one Jupyter server's preheated kernels ready {ready:.1f} s after start "
               "(kernel start, imports, store opened, frames built)")
-        page = measure(server, shown, loads, tab_timeout_s if shown is PAGES["coordinator"] else 0)
+        page = measure(server, shown, loads, tab_timeout_s if shown is PAGES["coordinator"] else 0, churn_loads)
         E2E._stop(server.proc, data)
-        server = start_reference(data, folder / "reference.log")
+        server = standalone_voila(E2E.ROOT / "dashboards", data, folder / "standalone.log", user)
+        wait_ready(server)
+        alone = measure(server, shown, loads, 0)
+        E2E._stop(server.proc, data)
+        server = standalone_voila(REFERENCE_DIR, data, folder / "reference.log", user)
         wait_ready(server)
         bare = measure(server, REFERENCE, loads, 0)
         E2E._stop(server.proc, data)
@@ -416,6 +467,8 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         usable, bare_usable = page.median_usable, bare.median_usable
         print(f"browser, navigation -> {shown.what}: median {ratio(usable, bare_usable)} "
               f"(min {min(r.usable_s for r in page.loads):.2f} s, max {max(r.usable_s for r in page.loads):.2f} s)")
+        print(f"the same page from a standalone Voila (yesterday's workbench serve): median {alone.median_usable:.2f} s; "
+              f"through the one server: {usable / alone.median_usable:.2f}x that")
         for key, seconds in page.loads[-1].tabs.items():
             opened = f"{seconds:.2f} s" if seconds is not None else f"not shown within {tab_timeout_s:.0f} s"
             print(f"first opening of the {key} tab (load {len(page.loads)}): {opened}")
@@ -435,6 +488,15 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         if kernels and bare_kernels:
             print(f"  a page's kernel: largest {max(kernels):.0f} MB = {max(kernels) / max(bare_kernels):.2f}x the "
                   f"reference page's kernel ({max(bare_kernels):.0f} MB)")
+        if page.churned is not None:
+            left, waited, after = page.churned
+            total = sum(mb for _, _, mb, _ in after)
+            server_mb = sum(mb for _, role, mb, _ in after if role != "kernel")
+            pooled = [mb for _, role, mb, _ in after if role == "kernel"]
+            target = server_mb + 2 * (statistics.median(pooled) if pooled else 0)
+            print(f"\nafter {churn_loads} page loads and closes: {left} kernels left ({waited:.0f} s after the last close); "
+                  f"server and kernels {total:.0f} MB = {total / target:.2f}x the target "
+                  f"(the server's {server_mb:.0f} MB + 2 pooled kernels of {statistics.median(pooled) if pooled else 0:.0f} MB)")
     finally:
         if server is not None:
             E2E._stop(server.proc, data)
@@ -452,9 +514,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tab-timeout", type=float, default=120,
                         help="on the last load, open each other tab and wait this long for it (0: skip)")
     parser.add_argument("--page", choices=sorted(PAGES), default="coordinator", help="the dashboard to time")
+    parser.add_argument("--churn", type=int, default=20, help="page loads and closes before the memory is read (0: skip)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
-    run(args.cases, args.loads, args.data, args.keep, args.tab_timeout, PAGES[args.page])
+    run(args.cases, args.loads, args.data, args.keep, args.tab_timeout, PAGES[args.page], args.churn)
 
 
 if __name__ == "__main__":

@@ -246,3 +246,90 @@ def test_the_lead_gets_suppressed_figures_and_a_coordinator_none(servers: dict[s
     assert not labels & {"1", "2", "3", "4"}
     status, body = _call(servers["demo.koordinator"], "GET", "/workbench/api/summary")
     assert status == 403 and body["error"] == "access.refused"
+
+
+# --- what each role's server offers beyond its pages --------------------------------------------------------
+
+
+def _tiles(server: Server) -> list[dict[str, object]]:
+    status, body = _call(server, "POST", "/jupyterlab-app-launcher", {"method": "init_launcher"})
+    assert status == 200, body
+    return [tile for tile in body if tile.get("catalog") == "Brobygning"]  # type: ignore[union-attr]
+
+
+def test_jupyterlab_has_a_brobygning_tile_per_item_of_the_role(servers: dict[str, Server]) -> None:
+    notebooks = _tiles(servers["demo.forsker"])
+    assert [t["title"] for t in notebooks][:1] == ["Kom godt i gang med forskningsudtrækket"]
+    assert [t["source"][0]["args"]["path"] for t in notebooks] == [  # type: ignore[index]
+        "01_kom_godt_i_gang.ipynb", "02_laboratorium_prototype.ipynb", "03_effektmaaling.ipynb",
+        "04_datakvalitet.ipynb", "05_laeringslab.ipynb"]  # the notebooks themselves, below the server's root
+    assert all(str(t["icon"]).startswith("<svg") for t in notebooks)  # sent inline: nothing fetched from elsewhere
+    dashboards = _tiles(servers["demo.koordinator"])
+    assert [(t["type"], t["source"]) for t in dashboards] == [("url", "/voila/render/koordinator.ipynb")]
+    assert _tiles(servers["demo.admin"]) == []
+
+
+def test_a_coordinators_server_shows_no_file_and_opens_no_terminal(servers: dict[str, Server]) -> None:
+    coordinator = servers["demo.koordinator"]
+    for method, path in (("GET", "/api/contents"), ("GET", "/api/contents/01_kom_godt_i_gang.ipynb"),
+                         ("GET", "/files/01_kom_godt_i_gang.ipynb"), ("GET", "/api/terminals"),
+                         ("POST", "/api/terminals"), ("POST", "/api/kernels"), ("GET", "/api/sessions")):
+        status, _ = _call(coordinator, method, path, {} if method == "POST" else None)
+        assert status == 403, (method, path, status)
+    status, listing = _call(servers["demo.forsker"], "GET", "/api/contents")
+    assert status == 200 and any(f["name"] == "03_effektmaaling.ipynb" for f in listing["content"])  # type: ignore[union-attr,index]
+
+
+def test_a_coordinators_dashboard_kernel_runs_no_code_sent_to_it(servers: dict[str, Server]) -> None:
+    import time
+    import uuid
+
+    from websockets.sync.client import connect
+
+    coordinator = servers["demo.koordinator"]
+    status, page = coordinator.get("/voila/render/koordinator.ipynb")  # a page, from a preheated kernel
+    found = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page)
+    assert status == 200 and found, page[-500:]
+    session = uuid.uuid4().hex
+    url = f"{coordinator.base.replace('http', 'ws')}/api/kernels/{found.group(1)}/channels?session_id={session}"
+
+    def message(kind: str, content: dict[str, object]) -> str:
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "session": session, "username": "forger",
+                  "date": "2026-12-03T00:00:00.000Z", "version": "5.3"}
+        return json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content,
+                           "channel": "shell", "buffers": []})
+
+    replies: list[str] = []
+    with connect(url, additional_headers={"Authorization": f"token {TOKEN}"}, open_timeout=30, proxy=None) as ws:
+        ws.send(message("execute_request", {"code": "open('/tmp/forged', 'w')", "silent": False,
+                                            "store_history": False, "user_expressions": {}, "allow_stdin": False}))
+        ws.send(message("kernel_info_request", {}))
+        end = time.monotonic() + 20
+        while "kernel_info_reply" not in replies and time.monotonic() < end:
+            try:
+                replies.append(json.loads(ws.recv(timeout=end - time.monotonic()))["header"]["msg_type"])
+            except TimeoutError:
+                break
+    assert "kernel_info_reply" in replies  # the channel works ...
+    assert "execute_input" not in replies and "execute_reply" not in replies  # ... but the code never ran
+
+
+def test_a_server_rooted_elsewhere_gets_its_own_copies_of_the_notebooks(tmp_path: Path) -> None:
+    from workbench.serving.items import NOTEBOOKS, notebooks_within
+
+    assert notebooks_within(ROOT / "notebooks") == ""
+    assert notebooks_within(ROOT) == "notebooks"
+    home = tmp_path / "home"
+    home.mkdir()
+    assert notebooks_within(home) == "brobygning"
+    assert sorted(p.stem for p in (home / "brobygning").iterdir()) == sorted(NOTEBOOKS)
+    mine = home / "brobygning" / "03_effektmaaling.ipynb"
+    mine.write_text("{}", "utf-8")  # the person's own edits ...
+    (home / "brobygning" / "04_datakvalitet.ipynb").unlink()  # ... and a notebook they deleted
+    assert notebooks_within(home) == "brobygning"
+    assert mine.read_text("utf-8") == "{}"  # never overwritten
+    assert (home / "brobygning" / "04_datakvalitet.ipynb").is_file()  # a missing one comes back
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "brobygning").write_text("not a folder", "utf-8")
+    assert notebooks_within(locked) is None  # then the landing page leads to JupyterLab itself

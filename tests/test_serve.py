@@ -1,4 +1,4 @@
-"""``workbench serve`` without a browser: the Voila command, its environment, token and demo config."""
+"""``workbench serve`` without a browser: the server's command, its environment, token and page options."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
 
 import workbench
-from workbench import serve
+from workbench import serve, serving
 from workbench.errors import InvalidInput, WorkbenchError
 from workbench.service import users
+from workbench.serving import dashboards
 
-DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _options(command: list[str]) -> dict[str, list[str]]:
@@ -28,71 +30,88 @@ def _options(command: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def test_command_runs_voila_on_the_dashboards_folder_on_localhost_only() -> None:
-    command = serve.build_command(DASHBOARDS, port=8999)
-    assert command[:4] == [sys.executable, "-m", "workbench.serving.voila_app", str(DASHBOARDS.resolve())]
+def test_command_runs_one_jupyter_server_on_localhost_only() -> None:
+    command = serve.build_command(port=8999, as_root=False)
+    assert command[:3] == [sys.executable, "-m", "jupyter_server"]
     options = _options(command)
-    assert options["Voila.ip"] == ["127.0.0.1"]
-    assert options["Voila.port"] == ["8999"]
-    assert options["Voila.port_retries"] == ["0"]  # never silently another port than printed
+    assert options["ServerApp.ip"] == ["127.0.0.1"]
+    assert options["ServerApp.port"] == ["8999"]
+    assert options["ServerApp.port_retries"] == ["0"]  # never silently another port than printed
     assert "--no-browser" in command
-
-
-def test_command_has_the_secure_options() -> None:
-    options = _options(serve.build_command(DASHBOARDS))
-    assert options["VoilaConfiguration.strip_sources"] == ["True"]
-    assert options["VoilaConfiguration.show_tracebacks"] == ["False"]
-    assert "Traceback" not in options["VoilaExecutor.cell_error_instruction"][0]
-    assert options["Voila.auto_token"] == ["True"]  # never a server without a token
-    assert options["VoilaConfiguration.template"] == ["brobygning"]
-    assert options["VoilaConfiguration.allow_template_override"] == ["NO"]
-    assert options["VoilaConfiguration.allow_theme_override"] == ["NO"]
-    config_dir = serve.jupyter_dir() / "voila"
-    assert options["Voila.config_file_paths"] == [str(config_dir)]  # no stray voila.json/.py is read ...
-    assert not any((config_dir / name).exists() for name in ("voila.json", "voila.py"))  # ... and none is here
-    assert options["VoilaExecutor.iopub_timeout"] and int(options["VoilaExecutor.iopub_timeout"][0]) >= 4
+    assert "--allow-root" not in command
+    assert "--allow-root" in serve.build_command(as_root=True)  # Jupyter refuses root otherwise (CI, containers)
+    # JupyterLab opens on the notebooks; the dashboards are served from their own folder
+    assert options["ServerApp.root_dir"] == [str(serving.notebooks_dir())]
     if sys.platform.startswith("linux"):
         assert options["KernelManager.transport"] == ["ipc"]
 
 
-def test_command_preheats_kernels_and_culls_idle_ones() -> None:
-    options = _options(serve.build_command(DASHBOARDS))
-    assert options["VoilaConfiguration.preheat_kernel"] == ["True"]
-    assert int(options["VoilaConfiguration.default_pool_size"][0]) == 2  # a second page finds one ready too
-    assert int(_options(serve.build_command(DASHBOARDS, pool_size=3))["VoilaConfiguration.default_pool_size"][0]) == 3
+def test_the_install_turns_the_workbench_on_and_voilas_own_pages_off() -> None:
+    assert _options(serve.build_command(data=Path("/srv/data")))["WorkbenchApp.data"] == ["/srv/data"]
+    installed = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.d" / "workbench.json").read_text())
+    assert installed == {"ServerApp": {"jpserver_extensions": {
+        "workbench": True, "voila.server_extension": False, "jupyter_server_proxy": False}}}
+
+
+def test_pages_have_the_secure_options() -> None:
+    conf = dashboards.voila_configuration(None, "da", 2)
+    assert conf.strip_sources is True
+    assert conf.show_tracebacks is False
+    assert conf.template == "brobygning"
+    assert conf.allow_template_override == "NO"
+    assert conf.allow_theme_override == "NO"
+    assert conf.preheat_kernel is True
+    assert conf.progressive_rendering is False  # incompatible with preheating
+    assert conf.prelaunch_hook is None  # incompatible with preheating
+    server_config = Config()
+    dashboards.configure(server_config, "da")
+    assert "Traceback" not in server_config.VoilaExecutor.cell_error_instruction
+    assert server_config.VoilaExecutor.iopub_timeout >= 4
+
+
+def test_pool_size_is_checked_and_kernels_are_culled_within_five_minutes() -> None:
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from traitlets import TraitError
+
+    from workbench.serving.extension import WorkbenchApp
+
+    assert _options(serve.build_command())["WorkbenchApp.pool_size"] == ["2"]  # a second page finds one ready too
+    assert _options(serve.build_command(pool_size=3))["WorkbenchApp.pool_size"] == ["3"]
     for bad in (0, -1, 9):
         with pytest.raises(InvalidInput):
-            serve.build_command(DASHBOARDS, pool_size=bad)
-    assert options["VoilaConfiguration.progressive_rendering"] == ["False"]  # incompatible with preheating
-    assert not any("prelaunch_hook" in name for name in options)  # incompatible with preheating
-    assert 0 < int(options["MappingKernelManager.cull_interval"][0]) < int(
-        options["MappingKernelManager.cull_idle_timeout"][0])
-    assert options["MappingKernelManager.cull_connected"] == ["False"]
-    # a kernel whose page is gone is culled within 5 minutes
-    assert int(options["MappingKernelManager.cull_idle_timeout"][0]) + int(
-        options["MappingKernelManager.cull_interval"][0]) <= 300
+            serve.build_command(pool_size=bad)
+        with pytest.raises(TraitError, match="1 til 8"):
+            WorkbenchApp(pool_size=bad)
+    kernels = AsyncMappingKernelManager()
+    WorkbenchApp(cull_after=300)._cull(kernels)
+    assert 0 < kernels.cull_interval < kernels.cull_idle_timeout
+    assert kernels.cull_idle_timeout + kernels.cull_interval <= 300  # a kernel whose page is gone goes within 5 minutes
+    assert kernels.cull_connected is False  # an open page keeps its kernel
+    configured = AsyncMappingKernelManager(cull_idle_timeout=3600)
+    WorkbenchApp(cull_after=300)._cull(configured)
+    assert configured.cull_idle_timeout == 3600  # the server's own setting wins
 
 
 def test_token_never_appears_on_the_command_line(tmp_path: Path) -> None:
     token = "a-secret-token-0123456789"
     serve.write_token(tmp_path, token)
-    command = serve.build_command(DASHBOARDS)
+    command = serve.build_command()
     assert not any(token in arg for arg in command)
-    assert not any(arg.startswith(("--Voila.token", "--token")) for arg in command)
+    assert not any(arg.startswith(("--ServerApp.token", "--IdentityProvider.token", "--token")) for arg in command)
     env = serve.build_env(tmp_path, base={})
     assert Path(env["JUPYTER_TOKEN_FILE"]).read_text("ascii") == token
 
 
 def test_loading_text_follows_the_language() -> None:
-    danish = _options(serve.build_command(DASHBOARDS, language="da"))
-    assert danish["VoilaConfiguration.resources"] == [
-        "brobygning_loading=Henter dashboardet …",
-        "brobygning_progress=Henter dashboardet … (trin {step} af {total})",
-    ]
-    assert danish["VoilaExporter.language_code"] == ["da"]
-    english = _options(serve.build_command(DASHBOARDS, language="en"))
-    assert english["VoilaConfiguration.resources"][0] == "brobygning_loading=Loading the dashboard …"
-    assert english["VoilaExporter.language_code"] == ["en"]
+    danish = dashboards.voila_configuration(None, "da", 2)
+    assert danish.resources == {"brobygning_loading": "Henter dashboardet …",
+                                "brobygning_progress": "Henter dashboardet … (trin {step} af {total})"}
+    english = dashboards.voila_configuration(None, "en", 2)
+    assert english.resources["brobygning_loading"] == "Loading the dashboard …"
+    for lang in ("da", "en"):
+        server_config = Config()
+        dashboards.configure(server_config, lang)
+        assert server_config.VoilaExporter.language_code == lang
 
 
 def test_env_passes_an_absolute_data_path_and_finds_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,14 +135,14 @@ def test_voila_finds_the_template_through_jupyter_path(monkeypatch: pytest.Monke
 
     monkeypatch.setenv("JUPYTER_PATH", serve.build_env(tmp_path, base={})["JUPYTER_PATH"])
     paths = collect_template_paths(["voila", "nbconvert"], "brobygning", prune=True)
-    assert paths[0] == str(serve.jupyter_dir() / "voila" / "templates" / "brobygning")
+    assert paths[0] == str(serving.jupyter_dir() / "voila" / "templates" / "brobygning")
     assert any(p.endswith(os.path.join("voila", "templates", "lab")) for p in paths)
 
 
 def test_template_links_nothing_outside_the_server() -> None:
     import re
 
-    text = (serve.jupyter_dir() / "voila" / "templates" / "brobygning" / "index.html.j2").read_text("utf-8")
+    text = (serving.jupyter_dir() / "voila" / "templates" / "brobygning" / "index.html.j2").read_text("utf-8")
     assert "extends 'lab/index.html.j2'" in text
     rendered_part = re.sub(r"\{#.*?#\}", "", text, flags=re.DOTALL)  # Jinja comments are never sent
     assert "https://" not in rendered_part and "cdn." not in rendered_part
@@ -131,7 +150,7 @@ def test_template_links_nothing_outside_the_server() -> None:
 
 
 def test_dashboards_folder_holds_the_coordinator_notebook() -> None:
-    notebook = json.loads((serve.dashboards_dir() / serve.NOTEBOOK).read_text("utf-8"))
+    notebook = json.loads((serving.dashboards_dir() / serve.NOTEBOOK).read_text("utf-8"))
     code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
     assert all(c["cell_type"] == "code" for c in notebook["cells"])  # markdown would show on the page
     assert "import workbench.ui.signin" in code[0]

@@ -162,3 +162,20 @@ def test_a_page_acts_as_the_signed_in_user_or_says_why_not(tmp_path: Path, monke
     monkeypatch.setenv("WORKBENCH_USER", "mallory")
     unknown = coordinator_app(str(root))
     assert isinstance(unknown, widgets.HTML) and "Brugeren mallory findes ikke" in unknown.value
+
+
+def test_hub_groups_give_roles_and_sites_and_taking_them_away_ends_access(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    workbench.init(root)
+    users.add(root, users.make_user(id="anna", name="Anna Ærø", role="lead", language="en"))
+    made = users.from_groups(root, "anna", ["workbench-coordinator", "workbench-site-ODE", "andet-hold"])
+    assert made is not None and made.roles == (users.Role.coordinator,) and made.sites == ("ODE",)
+    assert users.known(root, "anna").name == "Anna Ærø" and users.known(root, "anna").language == "en"  # kept
+    new = users.from_groups(root, "bo", ["workbench-lab", "workbench-researcher"])
+    assert new is not None and users.known(root, "bo").roles == (users.Role.lab, users.Role.researcher)
+    with pytest.raises(InvalidInput) as refused:  # a coordinator needs a site: nothing is written
+        users.from_groups(root, "cia", ["workbench-coordinator"])
+    assert refused.value.field == "sites" and "cia" not in users.load(root)
+    assert users.from_groups(root, "anna", ["andet-hold"]) is None
+    assert "anna" not in users.load(root) and "bo" in users.load(root)
+    assert users.from_groups(root, "nobody", []) is None and "nobody" not in users.load(root)

@@ -75,14 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     set_role.add_argument("role", nargs="+")
     set_role.add_argument("--site", action="append", default=None, help="the user's sites from now on")
 
-    serve = commands.add_parser("serve", help="serve the dashboards (Voila) on 127.0.0.1 with an access token")
+    serve = commands.add_parser("serve", help="the one Jupyter server (landing page, dashboards, JupyterLab) on 127.0.0.1 with an access token")
     serve.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--token", help="access token (default: the one in <data>/voila-token, else a new one)")
-    serve.add_argument("--open-browser", action="store_true", help="open the dashboard once it answers")
+    serve.add_argument("--open-browser", action="store_true", help="open the landing page once it answers")
     serve.add_argument("--log", help="the page kernels' log file (default: the user's log folder)")
-    serve.add_argument("--user", help="the user (in users.toml) the pages act as; the role decides the dashboard")
+    serve.add_argument("--user", help="the user (in users.toml) the server acts for; their roles decide what it offers")
     serve.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready per dashboard (1-8)")
+    serve.add_argument("--workdir", help="JupyterLab's folder (default: notebooks/; elsewhere the notebooks are copied into brobygning/ there)")
     return parser
 
 
@@ -96,7 +97,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from workbench.serve import serve
 
         return serve(args.data, port=args.port, token=args.token, open_browser=args.open_browser, log=args.log,
-                     user=args.user, pool_size=args.pool_size)
+                     user=args.user, pool_size=args.pool_size, workdir=args.workdir)
     if args.command == "users":
         return _users(args)
     import workbench

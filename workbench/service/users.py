@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from workbench.domain import validation
@@ -222,33 +223,69 @@ def resolve(root: Path, user: str | User | None) -> User:
                      ids=", ".join(sorted(everyone)), first=min(everyone, default="ID"))
 
 
+def _editing(root: Path) -> FileLock:
+    """Held while ``users.toml`` is read, changed and written: several servers may change it at once (JupyterHub)."""
+    return FileLock(str(path(root)) + ".lock", timeout=30)
+
+
 def add(root: Path, user: User) -> User:
     """Add a new user; an id already in use is refused."""
-    users = load(root)
-    if user.id in users:
-        raise InvalidInput("users.exists", field="id", id=user.id)
-    save(root, {**users, user.id: user})
+    with _editing(root):
+        users = load(root)
+        if user.id in users:
+            raise InvalidInput("users.exists", field="id", id=user.id)
+        save(root, {**users, user.id: user})
     return user
 
 
 def remove(root: Path, user_id: str) -> None:
     """Remove a user (their audit records keep their id)."""
-    users = load(root)
-    if user_id not in users:
-        raise InvalidInput("users.unknown", field="id", id=user_id)
-    save(root, {k: v for k, v in users.items() if k != user_id})
+    with _editing(root):
+        users = load(root)
+        if user_id not in users:
+            raise InvalidInput("users.unknown", field="id", id=user_id)
+        save(root, {k: v for k, v in users.items() if k != user_id})
 
 
 def set_role(root: Path, user_id: str, role: str | tuple[str, ...], sites: tuple[str, ...] | None = None) -> User:
     """Give a user other roles (one or several; and, if given, other sites)."""
-    users = load(root)
-    if user_id not in users:
-        raise InvalidInput("users.unknown", field="id", id=user_id)
-    current = users[user_id]
-    changed = make_user(id=user_id, name=current.name, roles=(role,) if isinstance(role, str) else role,
-                        sites=current.sites if sites is None else sites, language=current.language)
-    save(root, {**users, user_id: changed})
+    with _editing(root):
+        users = load(root)
+        if user_id not in users:
+            raise InvalidInput("users.unknown", field="id", id=user_id)
+        current = users[user_id]
+        changed = make_user(id=user_id, name=current.name, roles=(role,) if isinstance(role, str) else role,
+                            sites=current.sites if sites is None else sites, language=current.language)
+        save(root, {**users, user_id: changed})
     return changed
+
+
+GROUP_PREFIX = "workbench-"
+"""JupyterHub groups that give workbench roles and sites: ``workbench-coordinator``, ``workbench-site-ODE``."""
+
+
+def from_groups(root: Path, user_id: str, groups: list[str], prefix: str = GROUP_PREFIX) -> User | None:
+    """Set a user's roles and sites from their JupyterHub groups (the hub decides when so configured).
+
+    ``<prefix><role>`` gives a role, ``<prefix>site-<CODE>`` a site. Without any role group the
+    user is removed from ``users.toml``: taking someone out of the hub's groups ends their access.
+    Their name and language stay as they were (a new user is named by their id until an admin renames them).
+    """
+    named = {f"{prefix}{role.value}": role for role in Role}
+    roles = tuple(named[g] for g in groups if g in named)
+    sites = tuple(sorted(g.removeprefix(f"{prefix}site-") for g in groups if g.startswith(f"{prefix}site-")))
+    with _editing(root):
+        users = load(root)
+        if not roles:
+            if user_id in users:
+                save(root, {k: v for k, v in users.items() if k != user_id})
+            return None
+        current = users.get(user_id)
+        user = make_user(id=user_id, name=current.name if current else user_id, roles=roles, sites=sites,
+                         language=current.language if current else "da")
+        if user != current:
+            save(root, {**users, user_id: user})
+    return user
 
 
 def _slug(name: str) -> str:

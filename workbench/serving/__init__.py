@@ -1,11 +1,18 @@
-"""Serving the dashboards: the hardened Voila application (server side) and what each page's kernel
-does before it builds a page (kernel side).
+"""The one Jupyter server: the workbench extension (landing page, API, dashboards through Voila) and
+what each dashboard page's kernel does before it builds a page.
 
-- ``workbench.serving.handlers``: every route behind the login, the token swapped for a cookie,
-  the kernels' request-info socket closed to everyone but our own kernels.
-- ``workbench.serving.voila_app``: the Voila application ``workbench serve`` starts.
+- ``workbench.serving.extension``: the server extension ``workbench`` (every Jupyter server of the environment loads it).
+- ``workbench.serving.dashboards``: Voila's pages in that server, read from ``dashboards/``.
+- ``workbench.serving.pool``: the server's kernel manager, with preheated kernels per dashboard.
+- ``workbench.serving.handlers``: every dashboard route behind the login.
+- ``workbench.serving.authorizer``: what a user whose roles run no code may do in the server.
+- ``workbench.serving.api``: the JSON API.
 - ``workbench.serving.kernel``: a page kernel's failures go to the server-side log, never to the page.
 """
+
+from pathlib import Path
+
+import platformdirs
 
 KERNEL_SECRET_ENV = "WORKBENCH_KERNEL_SECRET"
 """The environment variable that carries the request-info socket's secret to our kernels."""
@@ -13,3 +20,33 @@ KERNEL_SECRET_HEADER = "X-Workbench-Kernel"
 """The header a kernel presents that secret in."""
 LOG_ENV = "WORKBENCH_LOG"
 """The environment variable naming the server-side log file of the page kernels."""
+KERNEL_LOG = "dashboards.log"
+
+
+def package_dir() -> Path:
+    """The installed ``workbench`` package folder."""
+    return Path(__file__).resolve().parent.parent
+
+
+def jupyter_dir() -> Path:
+    """The folder to put on ``JUPYTER_PATH``: it holds ``voila/templates/brobygning``."""
+    return package_dir()
+
+
+def dashboards_dir() -> Path:
+    """``dashboards/`` beside the package: the project's source checkout (or editable install)."""
+    return package_dir().parent / "dashboards"
+
+
+def notebooks_dir() -> Path:
+    """``notebooks/`` beside the package: the lab and research notebooks."""
+    return package_dir().parent / "notebooks"
+
+
+def default_log() -> Path:
+    """The server-side log every page kernel writes its failures to, never the page.
+
+    Outside the data folder (a traceback may quote a value, and an erasure must leave no copy of
+    a citizen's data in that folder): the user's log folder, e.g. ``~/.local/state/brobygning-workbench/log``.
+    """
+    return Path(platformdirs.user_log_dir("brobygning-workbench", appauthor=False)) / KERNEL_LOG

@@ -1,19 +1,18 @@
-"""The server's routes, each behind the login.
+"""The dashboards' routes, each behind the login.
 
 Voila serves some routes with plain tornado handlers that never ask who is calling (its static
-files, its templates' files, the request-info socket its preheated kernels wait on). Here every
-route is mapped to a handler that does, so the one thing a visitor without the token can reach
-is the login page, which needs no files of its own.
+files, its templates' files, the request-info socket its preheated kernels wait on). The workbench
+extension maps each of them to a handler here that does, so without a login nothing of Voila's is
+reachable (``workbench.serving.dashboards``).
 
-- Pages (``/voila/render/…``, the file tree): a ``?token=`` in the address logs the browser in
-  (a cookie) and is answered with a redirect to the same address without it, so the token never
-  reaches a kernel (Voila passes the address on to it).
-- Files: the Voila, template, theme, extension and allow-listed files need a signed-in browser.
+- Pages (``/voila/render/<dashboard>``): read from ``dashboards/``; a ``?token=`` in the address
+  logs the browser in (a cookie) and is answered with a redirect to the same address without it,
+  so the token never reaches a kernel (Voila passes the address on to it).
+- Files: the Voila, template, theme and extension files need a signed-in browser.
 - ``/voila/query/<kernel>``: only our own kernels may connect, with the secret they inherit
   from the server (``KERNEL_SECRET_ENV``); anybody else would receive the next visitor's request.
 - ``/voila/templates/…``: a path that is not ``<template>/static/<file>`` inside the template is
   a 404, not a server error.
-- ``/`` leads to the coordinator's dashboard instead of Voila's file list.
 """
 
 from __future__ import annotations
@@ -21,25 +20,16 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from tornado import web
 from voila.request_info_handler import RequestInfoSocketHandler
-from voila.static_file_handler import (
-    AllowListFileHandler,
-    MultiStaticFileHandler,
-    TemplateStaticFileHandler,
-)
+from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
-from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from workbench.serving import KERNEL_SECRET_ENV, KERNEL_SECRET_HEADER
-
-HOME = "voila/render/koordinator.ipynb"
-"""Where the server's root address leads."""
 
 _TEMPLATE_FILE = re.compile(r"[A-Za-z0-9_.-]+/static/(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+")
 
@@ -57,7 +47,7 @@ class _SignedIn:
             raise web.HTTPError(403)
 
 
-class _TokenLeavesTheAddress:
+class TokenLeavesTheAddress:
     """A page asked for with ``?token=`` is answered by a redirect to the address without it.
 
     The login has happened by then (jupyter_server sets the cookie when the token matches), and
@@ -75,29 +65,22 @@ class _TokenLeavesTheAddress:
         self.redirect(request.path + (f"?{urlencode(kept)}" if kept else ""))  # type: ignore[attr-defined]
 
 
-class PageHandler(_TokenLeavesTheAddress, TornadoVoilaHandler):
+class PageHandler(TokenLeavesTheAddress, TornadoVoilaHandler):
     """A dashboard page (``/voila/render/<notebook>``).
 
     The page gets an ``_xsrf`` cookie: Voila's "page closed" beacon must carry it, or the server
-    refuses the beacon and the page's kernel lives on until it is culled.
+    refuses the beacon and the page's kernel lives on until it is culled. The notebook is read from
+    ``dashboards/`` (not the server's root folder, which holds the lab's notebooks).
     """
+
+    @property
+    def contents_manager(self) -> Any:
+        return self.settings["workbench_dashboards"]
 
     async def prepare(self, *args: Any, **kwargs: Any) -> None:
         await super().prepare(*args, **kwargs)
         if not self._finished:
             self.xsrf_token  # noqa: B018 - reading it sets the cookie
-
-
-class TreeHandler(_TokenLeavesTheAddress, TornadoVoilaTreeHandler):
-    """Voila's file tree (only for a signed-in browser)."""
-
-
-class HomeHandler(_TokenLeavesTheAddress, JupyterHandler):
-    """The root address: straight to the coordinator's dashboard."""
-
-    @web.authenticated
-    def get(self) -> None:
-        self.redirect(self.base_url + HOME)
 
 
 class StaticFiles(_SignedIn, JupyterHandler, MultiStaticFileHandler):
@@ -117,10 +100,6 @@ class TemplateFiles(_SignedIn, JupyterHandler, TemplateStaticFileHandler):
             return cast("str | None", super().validate_absolute_path(root, absolute_path))  # voila's handler is untyped
         except web.HTTPError as error:
             raise web.HTTPError(404) from error  # outside the template's folder: nothing here
-
-
-class AllowedFiles(_SignedIn, JupyterHandler, AllowListFileHandler):
-    """Files next to the notebooks that Voila's allow-list lets through."""
 
 
 class SignedInFileFind(_SignedIn, FileFindHandler):
@@ -144,7 +123,8 @@ class KernelRequestInfo(RequestInfoSocketHandler):
         await super().get(*args, **kwargs)
 
 
-def _themes_handler() -> type[web.RequestHandler]:
+def themes_handler() -> type[web.RequestHandler]:
+    """JupyterLab's theme files handler, behind the login (imported late: jupyterlab_server is heavy)."""
     from jupyterlab_server.themes_handler import ThemesHandler
 
     class Themes(_SignedIn, ThemesHandler):
@@ -154,30 +134,6 @@ def _themes_handler() -> type[web.RequestHandler]:
             await web.StaticFileHandler.get(self, path, include_body)
 
     return Themes
-
-
-def guarded(handlers: Sequence[tuple[Any, ...]], server_url: str) -> list[tuple[Any, ...]]:
-    """``handlers`` with every class that lets a visitor in without the login replaced by ours."""
-    from jupyterlab_server.themes_handler import ThemesHandler
-
-    replace: dict[type, type] = {
-        TornadoVoilaHandler: PageHandler,
-        TornadoVoilaTreeHandler: TreeHandler,
-        MultiStaticFileHandler: StaticFiles,
-        TemplateStaticFileHandler: TemplateFiles,
-        AllowListFileHandler: AllowedFiles,
-        FileFindHandler: SignedInFileFind,
-        ThemesHandler: _themes_handler(),
-        RequestInfoSocketHandler: KernelRequestInfo,
-    }
-    out = []
-    for route in handlers:
-        pattern, handler, *rest = route
-        if handler is TornadoVoilaTreeHandler and pattern.rstrip("/") == server_url.rstrip("/"):
-            out.append((pattern, HomeHandler))
-            continue
-        out.append((pattern, replace.get(handler, handler), *rest))
-    return out
 
 
 def kernel_secret() -> str:

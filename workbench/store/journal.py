@@ -265,7 +265,7 @@ class JournalStore:
 
     def _leftovers_of_a_first_open(self) -> bool:
         """Whether the folder holds only what an interrupted first open of ours leaves behind."""
-        ours = {"store.lock", "snapshot-000000", "CURRENT", "users.toml"}  # users may be added first
+        ours = {"store.lock", "snapshot-000000", "CURRENT", "users.toml", "users.toml.lock"}  # users may be added first
         return all(p.name in ours or (p.name.startswith(".") and p.name.endswith(".tmp"))
                    for p in self.root.iterdir())
 

@@ -35,12 +35,12 @@ $(STAMP): pyproject.toml
 $(CHROMIUM):
 	@if [ "$$(id -u)" != "0" ]; then \
 		echo "make test needs Debian's chromium at $(CHROMIUM) for the browser tests, and installing it needs root." >&2; \
-		echo "Run as root:  apt-get update && apt-get install -y chromium   (then make test again)" >&2; \
+		echo "Run as root:  apt-get update && apt-get install -y --no-install-recommends chromium fonts-liberation   (then make test again)" >&2; \
 		exit 1; \
 	fi
 	@command -v apt-get >/dev/null || { echo "No apt-get here: install chromium at $(CHROMIUM) by hand." >&2; exit 1; }
 	DEBIAN_FRONTEND=noninteractive apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation
 	@test -x $(CHROMIUM) || { echo "apt-get did not install $(CHROMIUM)." >&2; exit 1; }
 
 $(CHP): $(STAMP)

@@ -97,3 +97,34 @@ def test_english_on_request(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     result = cli("check", data=tmp_path / "f", env={"WORKBENCH_LANG": "en"})
     assert "is a file" in result.stderr
+
+
+def test_in_a_checkout_the_command_line_uses_the_folder_make_demo_uses_and_reading_creates_nothing(
+        tmp_path: Path) -> None:
+    import shutil
+
+    checkout = tmp_path / "checkout"  # a copy of the source checkout (its data/ is what `make demo` uses)
+    shutil.copytree(ROOT / "workbench", checkout / "workbench", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "Makefile"):
+        shutil.copyfile(ROOT / name, checkout / name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DATA"}
+    env.update(PYTHONPATH=str(checkout), WORKBENCH_LANG="da")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, env=env,
+                              cwd=elsewhere, timeout=300, check=False, stdin=subprocess.DEVNULL)
+
+    data = checkout / "data"
+    for read in (("check", "--user", "demo.admin"), ("extract", "--user", "demo.admin"),
+                 ("export-citizen", "x", "--user", "demo.admin"), ("backup", "--to", str(tmp_path / "b.zip"))):
+        refused = run(*read)
+        assert refused.returncode != 0, read
+        assert f"Der er ingen workbench-data i {data}" in refused.stderr and "Traceback" not in refused.stderr, read
+        assert not data.exists() and not list(elsewhere.iterdir()), read  # nothing created by reading
+    assert run("demo", "--cases", "5").returncode == 0
+    checked = run("check", "--user", "demo.admin")
+    assert checked.returncode == 0, checked.stderr
+    assert f"Datamappe: {data}" in checked.stderr
+    assert checked.stdout.strip() == f"Ingen problemer fundet i {data} (5 forløb)."

@@ -45,6 +45,7 @@ class Server:
 
     def __init__(self, root: Path, user: str, tmp: Path) -> None:
         self.port = _free_port()
+        self.root = root
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "WORKBENCH"))}
         env.update(WORKBENCH_DATA=str(root), WORKBENCH_USER=user, JUPYTER_CONFIG_DIR=str(tmp / "config"),
@@ -110,6 +111,7 @@ def test_the_landing_page_lists_exactly_what_the_role_may_open(servers: dict[str
     assert status == 200
     assert _items(page) == expected
     assert "Logget ind som" in page and '<html lang="da">' in page
+    assert f"Datamappe: {servers[user].root}" in page  # the page names the data folder it works on
     assert "<script" not in page and "http" not in page.replace(servers[user].base, "")  # nothing from elsewhere
 
 

@@ -383,3 +383,22 @@ def test_a_case_is_put_on_an_intervention_piloted_at_its_site(wb: Workbench) -> 
     with pytest.raises(workbench.InvalidInput):
         wb.set_interventions(case["id"], [elsewhere["id"]])
     assert everywhere["id"] not in wb.case(case["id"])["intervention_ids"]
+
+
+def test_enter_in_the_case_search_searches_without_the_button(wb: Workbench) -> None:
+    from widget_tree import listed_rows
+
+    case = _case(wb, name="Kåre Ølund")
+    app = CoordinatorApp(wb, "ODE")
+    assert app.case.query.continuous_update is False  # the browser sends the value on Enter, not per keystroke
+    app.case.query.value = "kåre"  # what pressing Enter sends
+    assert [row[:2] for row in listed_rows(app.case.results)] == [[case["number"], "Kåre Ølund"]]
+
+
+def test_an_empty_case_tab_says_how_to_open_a_case_instead_of_empty_headings(wb: Workbench) -> None:
+    case = _case(wb)
+    app = CoordinatorApp(wb, "ODE")
+    assert app.case.hint.layout.display != "none" and "tryk Enter" in app.case.hint.value
+    assert app.case.case_sections.layout.display == "none"  # no "Næste skridt" and "Tidslinje" over nothing
+    app.open_case(case["id"])
+    assert app.case.hint.layout.display == "none" and app.case.case_sections.layout.display == "flex"

@@ -165,6 +165,24 @@ def test_a_bad_postal_code_is_shown_in_danish_next_to_the_field(app: Coordinator
     assert tab.result_box.layout.display == "none"
 
 
+def test_several_bad_fields_show_every_error_at_once_and_keep_what_was_typed(
+        app: CoordinatorApp, tab: IntakeTab, unchanged: Unchanged) -> None:
+    minimal(tab, display_name="", phone="20 30 40 5", postal_code="500", email="bo@", birth_year="1850")
+    with unchanged(app.wb):
+        tab.submit_button.click()
+    assert "Postnummer skal være 4 cifre." in error_of(tab, "postal_code")
+    assert t("input.phone") in error_of(tab, "phone")
+    assert t("input.email") in error_of(tab, "email")
+    assert t("input.name_empty") in error_of(tab, "display_name")
+    assert "1850" not in error_of(tab, "birth_year") and error_of(tab, "birth_year")  # the plausible years, not the value
+    assert t("ui.fix_fields") in tab.feedback.value
+    assert (tab.form["phone"].control.value, tab.form["postal_code"].control.value) == ("20 30 40 5", "500")
+    fill(tab, display_name="Bo Borger", phone="20 30 40 50", postal_code="5000", email="bo@example.dk", birth_year="1950")
+    tab.submit_button.click()  # corrected: every error is gone and the case is made
+    assert all(not error_of(tab, name) for name in ("postal_code", "phone", "email", "display_name", "birth_year"))
+    assert len(table(app.wb, "cases")) == 1
+
+
 def test_no_case_without_consent_to_case_work(app: CoordinatorApp, tab: IntakeTab, unchanged: Unchanged) -> None:
     minimal(tab, consent_case_work=False, consent_follow_up_contact=True, consent_research=True)
     tab.needs.boxes["depression"].value = True

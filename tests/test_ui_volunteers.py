@@ -130,6 +130,7 @@ def test_edit_opens_the_brobygger_and_saves_with_the_version_read(app: Coordinat
     assert stored is not None
     assert stored["version"] == 2 and stored["interests"] == ["kor", "brætspil"] and stored["phone"] == "+4587654321"
     assert stored["availability"] == [{"weekday": "tue", "part": "afternoon"}]
+    assert tab.form["phone"].control.value == "87 65 43 21"  # shown as a Dane writes it, not as stored
     assert "Ændringerne for Anna Frivillig er gemt." in tab.feedback.value
     assert "kor, brætspil" in list_html(tab)
     assert tab.selected_version == 2

@@ -156,6 +156,7 @@ def test_a_page_acts_as_the_signed_in_user_or_says_why_not(tmp_path: Path, monke
     monkeypatch.setenv("WORKBENCH_USER", "demo.koordinator.aar")
     page = coordinator_app(str(root))
     assert "Logget ind som Demo Koordinator Aarhus · Frivilligcenter Aarhus" in html_of(page)
+    assert f"Datamappe: {root}" in html_of(page)  # every page names the folder it works on
     refused = lead_app(str(root))
     assert isinstance(refused, widgets.HTML)
     assert "Denne side er for en projektleder. Du er logget ind som Demo Koordinator Aarhus (koordinator)." in refused.value

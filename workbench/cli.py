@@ -127,13 +127,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "check" and args.repair:
         return _repair(args)
-    wb = workbench.open(args.data, user=args.user)
+    # Every other command reads or changes a store that is there: none is created by the way.
+    wb = workbench.open(args.data, user=args.user, create=args.command == "restore")  # a restore may start a new folder
     if args.command == "check":
         report = wb.check()
         if args.json:
             print(json.dumps(report.as_json(), ensure_ascii=False))
         else:
-            print("\n".join(report.problems) if report.problems else t("check.ok"))
+            print("\n".join(report.problems) if report.problems else t(
+                "check.ok", path=str(data_dir(args.data)), cases=report.counts.get("cases", 0)))
         return 0 if report.sound else 1
     if args.command == "backup":
         print(t("cli.backup_done", path=str(wb.backup(args.to))))

@@ -1,7 +1,8 @@
 """Where the data lives and who is acting: from arguments, environment, then defaults.
 
 The data directory never comes from a path relative to the notebook (Voila and JupyterLab
-run each kernel in the notebook's folder): ``--data``/``path``, else ``WORKBENCH_DATA``, else a
+run each kernel in the notebook's folder): ``--data``/``path``, else ``WORKBENCH_DATA``, else
+``data/`` of the source checkout the package runs from (the folder ``make demo`` uses), else a
 per-user data directory. A relative ``WORKBENCH_DATA`` is made absolute in the first process
 that reads it (the command line, the server) and written back, so kernels inherit the absolute path.
 """
@@ -30,6 +31,9 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         if str(resolved) != env:  # made absolute once, here: every process started from this one finds the same folder
             os.environ["WORKBENCH_DATA"] = str(resolved)
         return resolved
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "Makefile").is_file():
+        return checkout / "data"  # what `make demo` uses (WORKBENCH_DATA=$(CURDIR)/data)
     return Path(platformdirs.user_data_dir("brobygning-workbench", appauthor=False))
 
 

@@ -38,6 +38,18 @@ class InvalidInput(WorkbenchError):
     """A value a user typed or imported is not acceptable."""
 
 
+class InvalidFields(InvalidInput):
+    """Several fields of one form are not acceptable: every one of them, so a form shows them all at once.
+
+    Reads as the first of them wherever one error is expected (its key, field and message).
+    """
+
+    def __init__(self, errors: list[InvalidInput]) -> None:
+        first = errors[0]
+        super().__init__(first.key, field=first.field, **first.params)
+        self.errors = errors
+
+
 class NotFound(WorkbenchError):
     """A referenced record does not exist (or was erased)."""
 

@@ -87,3 +87,11 @@ def search_text(text: str) -> str:
 def danish_equal(a: str, b: str) -> bool:
     """Names equal after Unicode normalisation and case folding (used for duplicate hints)."""
     return normalise(a).casefold() == normalise(b).casefold()
+
+
+def phone_for_display(stored: str) -> str:
+    """A stored phone number (``+4520304050``) as a Dane writes it: ``20 30 40 50``; anything else as it is."""
+    digits = stored.removeprefix("+45")
+    if len(digits) == 8 and digits.isascii() and digits.isdigit():
+        return " ".join(digits[i:i + 2] for i in range(0, 8, 2))
+    return stored

@@ -65,6 +65,7 @@ class Workbench:
         self._store = store
         self.user = user
         self.actor = user.id  # the audit trail's "who": a user id, never a CPR number
+        self.data_dir = store.root  # every page and command names the folder it works on
         self._today = today
 
     def _allow(self, method: str, target: str | None = None, *, site: str | None = None) -> None:

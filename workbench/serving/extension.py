@@ -170,7 +170,8 @@ class LandingHandler(TokenLeavesTheAddress, JupyterHandler):
         items = [{"key": i.key, "title": i.title, "about": i.about,
                   "href": url_path_join(self.base_url, i.path) if i.path else ""} for i in items_for(user, lang, self.settings["workbench_notebooks"])]
         roles = ", ".join(t(f"users.role.{r.value}", lang) for r in user.roles)
-        self.finish(self._page(items=items, who=t("landing.who", lang, name=user.name, roles=roles)))
+        self.finish(self._page(items=items, who=t("landing.who", lang, name=user.name, roles=roles),
+                               data_folder=t("cli.data_folder", lang, path=str(root))))
 
     def _page(self, **values: Any) -> str:
         return str(self.render_template("wb_landing.html", **values))  # type: ignore[no-untyped-call]

@@ -190,6 +190,7 @@ class LeadApp:
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.lead.title"))}</h2>'
             f'<span>{esc(t("ui.lead.signed_in", user=wb.user.name))}</span></div>'
+            f'<p class="wb-data-folder">{esc(t("cli.data_folder", path=str(wb.data_dir)))}</p>'
             f'<p class="wb-hint">{esc(t("ui.lead.hint"))}</p>'
         )
         self.widget = widgets.VBox([

@@ -18,7 +18,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from workbench.errors import InvalidInput, WorkbenchError
+from workbench.domain import validation
+from workbench.errors import InvalidFields, InvalidInput, WorkbenchError
 from workbench.i18n import t
 
 log = logging.getLogger("workbench.ui")
@@ -134,6 +135,20 @@ class Field:
         self.error.value = ""
 
 
+def _birth_year(text: str) -> object:
+    year = parse_int(text, "birth_year")
+    return validation.birth_year(year) if year is not None else None
+
+
+FIELD_RULES: dict[str, Callable[[Any], object]] = {
+    "display_name": validation.name, "name": validation.name, "postal_code": validation.postal_code,
+    "phone": validation.phone, "email": validation.email, "birth_year": _birth_year,
+}
+"""The domain's rule for each form field of that name: ``Form.check`` runs them all before a save."""
+REQUIRED = frozenset({"display_name", "name"})
+"""Fields whose rule also runs on an empty value (a name is required; the other fields are optional)."""
+
+
 class Form:
     """Named fields laid out in a grid; maps a ``WorkbenchError.field`` to the field it concerns."""
 
@@ -150,8 +165,30 @@ class Form:
     def value(self, name: str) -> Any:
         return self.fields[name].value
 
+    def check(self) -> None:
+        """Run the domain's rule of every field at once: ``InvalidFields`` with each one refused.
+
+        The service checks the same rules again when the form is saved; this way a form with
+        several mistakes shows them all, each beside its field, and keeps what was typed.
+        """
+        refused: list[InvalidInput] = []
+        for name, field in self.fields.items():
+            rule, value = FIELD_RULES.get(name), field.value
+            if rule is None or (name not in REQUIRED and (value is None or not str(value).strip())):
+                continue
+            try:
+                rule(value)
+            except InvalidInput as exc:
+                exc.field = name
+                refused.append(exc)
+        if refused:
+            raise InvalidFields(refused)
+
     def show_error(self, exc: WorkbenchError) -> bool:
-        """Show ``exc`` beside its field; False when no field here matches."""
+        """Show ``exc`` beside its field (every one of ``InvalidFields``); False when no field here matches."""
+        if isinstance(exc, InvalidFields):
+            shown = [self.show_error(each) for each in exc.errors]
+            return any(shown)
         name = (exc.field or "").split(".")[0]
         field = self.fields.get(name)
         if field is None:
@@ -313,6 +350,7 @@ STYLE = """
 .wb-table { border-collapse: collapse; width: 100%; }
 .wb-table th, .wb-table td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }
 .wb-header { display: flex; justify-content: space-between; align-items: baseline; }
+.wb-data-folder { color: #555; font-size: 0.85em; margin: 0; }
 .wb-section { margin-top: 12px; }
 .wb-row { display: grid; gap: 0 12px; width: 100%; align-items: center; }
 .wb-row .wb-cell { overflow-wrap: anywhere; }

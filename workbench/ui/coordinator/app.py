@@ -55,6 +55,7 @@ class CoordinatorApp:
         header = widgets.HTML(
             f'<div class="wb-header"><h2>{esc(t("ui.title"))}</h2>'
             f'<span>{esc(t("ui.signed_in", user=wb.user.name, site=self.site_name))}</span></div>'
+            f'<p class="wb-data-folder">{esc(t("cli.data_folder", path=str(wb.data_dir)))}</p>'
         )
         self.widget = widgets.VBox([widgets.HTML(STYLE), header, widgets.HBox([refresh]), self.feedback,
                                     self.tabs])

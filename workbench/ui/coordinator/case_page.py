@@ -89,8 +89,10 @@ class CaseTab:
         self.case_id: str | None = None
         self.citizen: dict[str, Any] = {}  # the shown case's citizen, read (and audited) when the case is opened
         self.feedback = Feedback()
-        self.query = widgets.Text(placeholder=t("ui.case.search_placeholder"))
+        # The value arrives when Enter is pressed (or the box is left): Enter searches, as the button does.
+        self.query = widgets.Text(placeholder=t("ui.case.search_placeholder"), continuous_update=False)
         self.query.add_class("wb-case-search")
+        self.query.observe(guard(self.feedback)(lambda _change: self._search()), names="value")
         find = button(t("ui.case.find"))
         find.add_class("wb-case-find")
         find.on_click(guard(self.feedback)(lambda _b: self._search()))
@@ -104,10 +106,14 @@ class CaseTab:
         self.step_feedback = Feedback()
         self.step_area = widgets.VBox()
         self.step_area.add_class("wb-case-step")
-        self.widget = widgets.VBox([
-            widgets.HBox([self.query, find]), self.results, self.feedback, self.header,
+        # Until a case is open: a line saying how to open one instead of two empty headings.
+        self.hint = widgets.HTML(f'<p class="wb-hint wb-case-hint">{esc(t("ui.case.hint_empty"))}</p>')
+        self.case_sections = widgets.VBox([
             section(t("ui.case.next_steps"), self.steps, self.step_feedback, self.step_area),
             section(t("ui.case.timeline"), self.timeline),
+        ], layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([
+            widgets.HBox([self.query, find]), self.results, self.feedback, self.hint, self.header, self.case_sections,
         ])
         self.widget.add_class("wb-case")
 
@@ -143,6 +149,8 @@ class CaseTab:
         self.case_id = case_id
         self.step_area.children = []
         self.step_feedback.clear()
+        self.hint.layout.display = "none"
+        self.case_sections.layout.display = "flex"
         self.refresh()
 
     def refresh(self) -> None:

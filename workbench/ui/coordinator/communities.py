@@ -402,6 +402,7 @@ class CommunitiesTab:
         return data
 
     def _save(self, _button: Any = None) -> None:
+        self.form.check()  # every field's mistake at once, before anything is sent
         data = self._collect()
         if self.current is None:
             doc = self.wb.add_community(site_id=self.app.site, **{k: v for k, v in data.items() if v is not None})

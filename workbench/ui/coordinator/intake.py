@@ -228,6 +228,7 @@ class IntakeTab:
     def submit(self, _button: Any = None) -> None:
         """Check everything, then register the citizen and open the case; then the baseline measures."""
         self.result_box.layout.display = "none"
+        self.form.check()  # every field's mistake at once, before anything is sent
         try:
             case, citizen_name, failed = self._register()
         except WorkbenchError as exc:

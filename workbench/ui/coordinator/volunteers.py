@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import polars as pl
 
 from workbench.domain import model as m
-from workbench.domain.text import danish_sort_key, search_text
+from workbench.domain.text import danish_sort_key, phone_for_display, search_text
 from workbench.errors import InvalidInput, StaleEdit, WorkflowRefused
 from workbench.i18n import t
 from workbench.ui.widgets import (
@@ -201,7 +201,7 @@ class VolunteersTab:
     def _fill(self, doc: Mapping[str, Any]) -> None:
         form = self.form
         form["name"].control.value = doc.get("name", "")
-        form["phone"].control.value = doc.get("phone", "")
+        form["phone"].control.value = phone_for_display(doc.get("phone", ""))
         form["email"].control.value = doc.get("email", "")
         form["postal_code"].control.value = doc.get("postal_code", "")
         form["languages"].control.value = ", ".join(doc.get("languages", [DEFAULT_LANGUAGES]))
@@ -243,6 +243,7 @@ class VolunteersTab:
 
     def save(self, _button: Any = None) -> None:
         """Register a new brobygger, or save the edited one (refused if it changed meanwhile)."""
+        self.form.check()  # every field's mistake at once, before anything is sent
         values = self._values()
         if self.selected_id is None:
             doc = self.app.wb.register_volunteer(site_id=self.app.site, **values)

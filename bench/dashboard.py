@@ -100,6 +100,7 @@ class Load:
     preheated: bool
     kernel_id: str
     tabs: dict[str, float | None]  # first opening of each other tab: seconds until shown (None: timed out)
+    kernel_mb: float  # the page's kernel's memory (RSS) just before the page was closed
 
 
 # -- the data folder and the server ------------------------------------------------------------
@@ -153,7 +154,7 @@ def standalone_voila(folder: Path, data: Path, log: Path, user: str) -> Any:
     token = (data / serve.TOKEN_FILE).read_text("ascii").strip()
     conf = dashboards.voila_configuration(None, "da", 2)
     command = [sys.executable, "-m", "voila", str(folder), "--no-browser", f"--Voila.ip={serve.HOST}", f"--Voila.port={port}",
-               "--Voila.port_retries=0", f"--VoilaConfiguration.template={conf.template}",
+               "--Voila.port_retries=0", "--Voila.auto_token=True", f"--VoilaConfiguration.template={conf.template}",
                "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
                "--VoilaConfiguration.preheat_kernel=True", f"--VoilaConfiguration.default_pool_size={conf.default_pool_size}",
                "--VoilaConfiguration.progressive_rendering=False",
@@ -294,7 +295,10 @@ def browser_load(browser: Any, server: Any, shown: Page, tab_timeout_s: float = 
         kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page.content())
         preheated = server.log_text().count(PREHEATED) > used
         tabs = open_tabs(page, tab_timeout_s) if tab_timeout_s else {}
-        return Load(first_byte, html_done, usable, preheated, kernel.group(1) if kernel else "?", tabs)
+        kernel_id = kernel.group(1) if kernel else "?"
+        kernel_mb = next((mb for _, _, mb, found in processes(server) if found == kernel_id), 0.0)
+        page.close(run_before_unload=True)  # as a tab is closed: the page's kernel is shut down
+        return Load(first_byte, html_done, usable, preheated, kernel_id, tabs, kernel_mb)
     finally:
         context.close()
 
@@ -482,9 +486,8 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         for pid, role, mb, kernel in page.memory:
             note = " (served a page)" if kernel in served else " (preheated, in a pool)" if role == "kernel" else ""
             print(f"  {role:6} pid {pid:>7}: {mb:7.1f} MB{note}")
-        kernels = [mb for _, role, mb, kernel in page.memory if role == "kernel" and kernel in served]
-        bare_kernels = [mb for _, role, mb, kernel in bare.memory if role == "kernel"
-                        and kernel in {r.kernel_id for r in bare.loads}]
+        kernels = [r.kernel_mb for r in page.loads if r.kernel_mb]
+        bare_kernels = [r.kernel_mb for r in bare.loads if r.kernel_mb]
         if kernels and bare_kernels:
             print(f"  a page's kernel: largest {max(kernels):.0f} MB = {max(kernels) / max(bare_kernels):.2f}x the "
                   f"reference page's kernel ({max(bare_kernels):.0f} MB)")

@@ -39,6 +39,7 @@ def _hub_test() -> ModuleType:
     spec = importlib.util.spec_from_file_location("workbench_e2e_hub", ROOT / "tests" / "e2e" / "test_jupyterhub.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 

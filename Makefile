@@ -10,7 +10,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_CASES ?= 2000
 PORT ?= 8866
-AS ?= demo.koordinator
+# AS is also make's built-in name for the assembler ("as"), so ?= would never apply: set it unless given
+ifeq ($(origin AS),default)
+AS := demo.koordinator
+endif
 LAB_AS ?= demo.lab
 LAB_PORT ?= 8888
 CHROMIUM := /usr/bin/chromium

@@ -221,3 +221,16 @@ def test_serve_refuses_a_busy_port(one_user: Path) -> None:
         with pytest.raises(WorkbenchError) as refused:
             serve.serve(one_user, port=taken.getsockname()[1], token="t" * 20)
     assert refused.value.key == "serve.port_busy"
+
+
+def test_make_demo_serves_as_the_demo_coordinator_unless_told_otherwise() -> None:
+    import subprocess
+
+    def served_as(*args: str) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if k != "AS"}
+        printed = subprocess.run(["make", "-n", "demo", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 timeout=60, check=True).stdout
+        return [line.split("--user ", 1)[1].strip() for line in printed.splitlines() if " serve " in line]
+
+    assert served_as() == ["demo.koordinator"]  # not make's built-in AS ("as", the assembler)
+    assert served_as("AS=demo.projektleder") == ["demo.projektleder"]

@@ -51,6 +51,7 @@ from workbench.serving import (
     jupyter_dir,
     notebooks_dir,
     package_dir,
+    prepend_path,
 )
 from workbench.serving.pool import POOL_SIZE, check_pool_size
 
@@ -59,9 +60,6 @@ DEFAULT_PORT = 8866
 NOTEBOOK = "koordinator.ipynb"
 LEAD_NOTEBOOK = "projektleder.ipynb"
 TOKEN_FILE = "voila-token"
-#: A kernel with no page connected is shut down within this many seconds (``WorkbenchApp.cull_after``).
-CULL_AFTER = 300
-
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
@@ -85,12 +83,11 @@ def build_command(*, port: int = DEFAULT_PORT, python: str | None = None, data: 
         f"--ServerApp.ip={HOST}",
         f"--ServerApp.port={int(port)}",
         "--ServerApp.port_retries=0",
-        # JupyterLab opens on the lab and research notebooks (or another folder: a notebook tile then
-        # opens a copy there); the dashboards are read from dashboards/ either way.
+        # JupyterLab opens on the lab and research notebooks (or on another folder, which gets its own
+        # copies of them in brobygning/); the dashboards are read from dashboards/ either way.
         f"--ServerApp.root_dir={Path(workdir).resolve() if workdir else notebooks_dir()}",
         *([f"--WorkbenchApp.data={data}"] if data is not None else []),
         f"--WorkbenchApp.pool_size={check_pool_size(pool_size)}",
-        f"--WorkbenchApp.cull_after={CULL_AFTER}",
         # Kernels talk to the server over Unix sockets in the private runtime folder (see build_env)
         # instead of TCP ports on 127.0.0.1 (Linux only: macOS caps socket paths short).
         *(["--KernelManager.transport=ipc"] if sys.platform.startswith("linux") else []),
@@ -116,17 +113,12 @@ def build_env(data: Path, *, base: Mapping[str, str] | None = None, runtime: Pat
     env[LOG_ENV] = str(Path(log).resolve() if log else default_log())
     env[KERNEL_SECRET_ENV] = secrets.token_urlsafe(32)
     env["JUPYTER_RUNTIME_DIR"] = str(runtime or Path(tempfile.mkdtemp(prefix="workbench-runtime-")))
-    env["JUPYTER_PATH"] = _prepend(str(jupyter_dir()), env.get("JUPYTER_PATH"))
+    env["JUPYTER_PATH"] = prepend_path(str(jupyter_dir()), env.get("JUPYTER_PATH"))
     source = package_dir().parent
     if (source / "pyproject.toml").is_file():
         # A source checkout: kernels import this very package.
-        env["PYTHONPATH"] = _prepend(str(source), env.get("PYTHONPATH"))
+        env["PYTHONPATH"] = prepend_path(str(source), env.get("PYTHONPATH"))
     return env
-
-
-def _prepend(entry: str, existing: str | None) -> str:
-    parts = [p for p in (existing or "").split(os.pathsep) if p and p != entry]
-    return os.pathsep.join([entry, *parts])
 
 
 def read_token(root: Path) -> str | None:

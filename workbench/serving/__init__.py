@@ -10,6 +10,7 @@ what each dashboard page's kernel does before it builds a page.
 - ``workbench.serving.kernel``: a page kernel's failures go to the server-side log, never to the page.
 """
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -50,3 +51,9 @@ def default_log() -> Path:
     a citizen's data in that folder): the user's log folder, e.g. ``~/.local/state/brobygning-workbench/log``.
     """
     return Path(platformdirs.user_log_dir("brobygning-workbench", appauthor=False)) / KERNEL_LOG
+
+
+def prepend_path(entry: str, existing: str | None) -> str:
+    """A search path (``JUPYTER_PATH``, ``PYTHONPATH``) with ``entry`` first, and only once."""
+    parts = [p for p in (existing or "").split(os.pathsep) if p and p != entry]
+    return os.pathsep.join([entry, *parts])

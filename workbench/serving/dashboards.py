@@ -28,7 +28,7 @@ from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.utils import get_data_dir, get_page_config, get_voila_labextensions_path
 
 from workbench.i18n import t
-from workbench.serving import dashboards_dir, jupyter_dir
+from workbench.serving import dashboards_dir, jupyter_dir, prepend_path
 from workbench.serving.handlers import (
     KernelRequestInfo,
     PageHandler,
@@ -72,9 +72,7 @@ def voila_configuration(parent: Any, lang: str, pool_size: int) -> VoilaConfigur
 
 def use_our_templates() -> None:
     """Put the ``brobygning`` template on Jupyter's data path (kernels inherit it; harmless for them)."""
-    ours = str(jupyter_dir())
-    parts = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != ours]
-    os.environ["JUPYTER_PATH"] = os.pathsep.join([ours, *parts])
+    os.environ["JUPYTER_PATH"] = prepend_path(str(jupyter_dir()), os.environ.get("JUPYTER_PATH"))
 
 
 class Dashboards:

@@ -52,6 +52,8 @@ from workbench.serving.items import DASHBOARDS, items_for, notebooks_within
 from workbench.serving.pool import DashboardKernelManager, check_pool_size
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
 class WorkbenchApp(ExtensionApp):
     """The workbench's part of a Jupyter server: its pages, its API, and the dashboards with their kernels."""
 
@@ -105,8 +107,8 @@ class WorkbenchApp(ExtensionApp):
         if not code:
             kernels.allowed_message_types = LIMITED_MESSAGES
         self._cull(kernels)
-        os.environ.setdefault(LOG_ENV, str(default_log()))
-        _use_our_pages(server.web_app.settings, lang)  # a page kernel's failures go there, never to the page
+        os.environ.setdefault(LOG_ENV, str(default_log()))  # a page kernel's failures go there, never to the page
+        _use_our_pages(server.web_app.settings, lang)
         dashboards.configure(server.config, lang)
         pages = dashboards.Dashboards(server, dashboards.voila_configuration(server, lang, self.pool_size))
         self._dashboards = pages
@@ -168,7 +170,8 @@ class LandingHandler(TokenLeavesTheAddress, JupyterHandler):
             return
         lang = user.language
         items = [{"key": i.key, "title": i.title, "about": i.about,
-                  "href": url_path_join(self.base_url, i.path) if i.path else ""} for i in items_for(user, lang, self.settings["workbench_notebooks"])]
+                  "href": url_path_join(self.base_url, i.path) if i.path else ""}
+                 for i in items_for(user, lang, self.settings["workbench_notebooks"])]
         roles = ", ".join(t(f"users.role.{r.value}", lang) for r in user.roles)
         self.finish(self._page(items=items, who=t("landing.who", lang, name=user.name, roles=roles),
                                data_folder=t("cli.data_folder", lang, path=str(root))))

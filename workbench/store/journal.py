@@ -566,7 +566,17 @@ class JournalStore:
         return self._next[table] + reserved
 
     def audit_trail(self) -> Iterator[dict[str, Any]]:
-        """Every audit record ever written, oldest first."""
+        """Every audit record ever written, oldest first, each once; a later call never yields fewer.
+
+        What it yields is a prefix of the trail: the complete lines of audit.ndjson, then the records
+        of this handle's journal tail past them. The two meet without a gap because a compaction
+        appends a generation's records (fsync'd) before ``CURRENT`` names the next generation, and
+        ``CURRENT`` is read (by ``_refresh``) before the file. A lock-free reader may see an append
+        half done (the kernel copies a write page by page; a crashed compaction leaves a torn line
+        until the next one truncates it): the last line has no newline yet. Reading stops there and
+        never reads on, since the rest of that line, arrived meanwhile, would read as a damaged line
+        and the lines after it would move ``last`` past a record never yielded.
+        """
         self._refresh()
         tail = list(self._tail_audit)
         path = self.root / "audit.ndjson"
@@ -574,15 +584,16 @@ class JournalStore:
         if path.exists():
             with open(path, "rb") as handle:
                 for number, line in enumerate(handle, start=1):
-                    if line.endswith(b"\n"):
-                        try:
-                            record = json.loads(line)
-                            position = _audit_position(record)
-                        except (ValueError, TypeError, KeyError):  # never stops a backup or an access export
-                            log.warning(t("store.audit_damaged", path=str(path), line=number))
-                            continue
-                        last = max(last, position)
-                        yield record
+                    if not line.endswith(b"\n"):
+                        break  # an append under way or torn: its records are in the tail, or newer than this read
+                    try:
+                        record = json.loads(line)
+                        position = _audit_position(record)
+                    except (ValueError, TypeError, KeyError):  # never stops a backup or an access export
+                        log.warning(t("store.audit_damaged", path=str(path), line=number))
+                        continue
+                    last = max(last, position)
+                    yield record
         yield from (a for a in tail if _audit_position(a) > last)
 
     # -- writing ---------------------------------------------------------------------------

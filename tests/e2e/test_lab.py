@@ -57,13 +57,18 @@ def test_a_lab_user_opens_a_notebook_from_the_launcher_and_runs_its_first_cell(
     first_code = notebook.locator(".jp-CodeCell").first
     expect(first_code).to_contain_text("%load_ext workbench", timeout=LOAD_TIMEOUT_MS)
     expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']:visible")).to_have_count(1, timeout=LOAD_TIMEOUT_MS)
-    for _ in range(5):  # the copy's panel may still be settling: click until the cell is the active one
+    prompt = first_code.locator(".jp-InputPrompt")
+    for _ in range(5):
+        # Until the notebook's kernel session is connected, JupyterLab drops a run (the cell keeps "[ ]:"
+        # and the selection moves on): select the cell and run it again until its prompt changes.
         first_code.locator(".jp-InputArea-editor").click()
-        if "jp-mod-active" in (first_code.get_attribute("class") or ""):
+        expect(first_code).to_have_class(re.compile(r"\bjp-mod-active\b"))
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(prompt).not_to_have_text(re.compile(r"^\[\s*\]:$"), timeout=15_000)
             break
-        page.wait_for_timeout(500)
-    expect(first_code).to_have_class(re.compile(r"\bjp-mod-active\b"))
-    page.keyboard.press("Shift+Enter")
+        except AssertionError:
+            continue
     latest = (lab_server.data / "extracts" / "LATEST").read_text("utf-8").strip()
     try:
         expect(first_code.locator(".jp-OutputArea")).to_contain_text(latest, timeout=LOAD_TIMEOUT_MS)

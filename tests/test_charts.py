@@ -293,3 +293,28 @@ def test_svg_png_and_report(wb: Workbench) -> None:
         'xmlns:xlink="http://www.w3.org/1999/xlink"', "")
     assert "http" not in stripped and "<script" not in page
     assert "&lt;5" in page  # the suppressed cells' labels are printed, escaped
+
+
+_MONTH = re.compile(r"([a-zA-Z]{3}) 2026")
+
+
+def test_charts_read_in_danish_on_the_page_and_in_exports(wb: Workbench) -> None:
+    """Month ticks and numbers follow Vega's da-DK format locale: "maj 2026", "1.435"; English keeps its own."""
+    table = a.progress(wb.frames, wb._store.frame("targets"), year=2026, metric="escorts", as_of=TODAY)
+    months = {m[1] for text in svg_texts(c.progress_chart(table)) if (m := _MONTH.fullmatch(text))}
+    assert {"maj", "okt"} <= months and not months & {"May", "Oct"}
+    english = {m[1] for text in svg_texts(c.progress_chart(table, lang="en")) if (m := _MONTH.fullmatch(text))}
+    assert {"May", "Oct"} <= english
+    # The same funnel as the store's, a thousand times as many people (its labels are the numbers as text)
+    funnel = a.funnel(wb.frames)
+    big = funnel.with_columns((pl.col("count") * 1000 + 435).alias("count")).with_columns(
+        pl.when(pl.col("count").is_null()).then(pl.col("count_label"))
+        .otherwise(pl.col("count").cast(pl.String)).alias("count_label"))
+    total = big.filter((pl.col("site") == "total") & (pl.col("step") == "referred"))["count"].item()
+    shown = svg_texts(c.funnel_chart(big))
+    assert f"{total:,}".replace(",", ".") in shown  # the bar's label
+    assert "1.000" in shown or "2.000" in shown  # an axis tick
+    assert "<5" in shown and str(total) not in shown and f"{total:,}" not in shown
+    assert f"{total:,}" in svg_texts(c.funnel_chart(big, lang="en"))
+    exported = c.report_html({"Tragt": c.funnel_chart(big)}, "", TODAY)
+    assert f"{total:,}".replace(",", ".") in exported

@@ -403,6 +403,19 @@ def test_schedule_short_text_is_inserted_as_rows_or_refused_clearly(tab: Communi
     assert len(tab.schedule.rows) == 3
 
 
+def test_enter_in_the_short_text_inserts_it_and_every_row_is_named(tab: CommunitiesTab) -> None:
+    """The box sends its value on Enter (``continuous_update=False``): that alone inserts the rows."""
+    assert tab.schedule.text.continuous_update is False
+    tab.schedule.text.value = "tir 10:00-12:00; tor 14:00-16:00"
+    assert [(r[1].value, r[2].value) for r in tab.schedule.rows] == [("tue", "10:00"), ("thu", "14:00")]
+    assert tab.schedule.text.value == ""
+    names = [[w.description for w in r[1:]] for r in tab.schedule.rows]
+    assert names == [["Ugedag 1", "Starttid 1", "Sluttid 1"], ["Ugedag 2", "Starttid 2", "Sluttid 2"]]
+    with_class(tab, "wb-communities-schedule-remove")[0].click()
+    assert [[w.description for w in r[1:]] for r in tab.schedule.rows] == [["Ugedag 1", "Starttid 1", "Sluttid 1"]]
+    assert tab.schedule.text.description == t("ui.communities.schedule_quick")
+
+
 # -- import through the widgets ------------------------------------------------------------------------------
 
 BAD_CSV = ("navn;arrangør;type;postnummer;ugedage/tider\n"

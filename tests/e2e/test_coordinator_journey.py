@@ -183,9 +183,10 @@ def suggestion_row(suggestions: Any, name: str) -> Any:
 
 
 def suggestion_button(suggestions: Any, name: str) -> Any:
-    """The "Vælg" button beside the suggestion row showing ``name``."""
+    """The button beside the suggestion row showing ``name``, named by what it does: "Vælg <name>"."""
     row = suggestion_row(suggestions, name)
-    return row.locator(f"xpath=following-sibling::button[normalize-space()='{da('ui.case.choose')}'][1]")
+    return row.locator(f"xpath=following-sibling::button[1]").and_(
+        suggestions.get_by_role("button", name=f"{da('ui.case.choose')} {name}", exact=True))
 
 
 def reason_cell(suggestions: Any, name: str) -> Any:
@@ -249,7 +250,7 @@ def test_coordinator_takes_a_citizen_from_referral_to_closed_case(
     suggestions = area.locator(".wb-suggestions")
     expect(suggestions.get_by_text(da("ui.case.suggested_communities"), exact=True)).to_be_visible(
         timeout=STEP_TIMEOUT_MS)
-    first_pick = suggestions.get_by_role("button", name=da("ui.case.choose"), exact=True).first
+    first_pick = suggestions.get_by_role("button", name=re.compile(f"^{da('ui.case.choose')} ")).first
     expect(first_pick).to_be_visible(timeout=STEP_TIMEOUT_MS)
     community = first_pick.locator("xpath=preceding-sibling::*[1]").locator(".wb-cell").first.inner_text().strip()
     assert community and community != da("ui.case.community")

@@ -23,7 +23,8 @@ import html
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, Literal, TypeVar
 
 import altair as alt
 import polars as pl
@@ -55,6 +56,7 @@ _CLICK_NOT_ON_TOTAL = "click[!(event.item && event.item.datum && event.item.datu
 SITE_PICK = "site_pick"
 """The funnel's click selection of a site (``funnel_chart(..., pickable=True)``)."""
 _WIDTH = 520
+_Top = TypeVar("_Top", alt.LayerChart, alt.FacetChart)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -70,6 +72,34 @@ def values(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _data(frame: pl.DataFrame) -> alt.Data:
     return alt.Data(values=values(frame))  # type: ignore[no-untyped-call]  # altair's generated Data.__init__ is untyped
+
+
+_LOCALES: dict[str, Literal["da-DK", "en-US"]] = {"da": "da-DK", "en": "en-US"}
+
+
+@cache
+def _locale(lang: str) -> dict[str, Any]:
+    """Vega's number and time format locale for a catalog language (Danish: ``1.435``, ``maj 2026``)."""
+    import vl_convert as vlc
+
+    name = _LOCALES[lang]
+    return {"number": vlc.get_format_locale(name), "time": vlc.get_time_format_locale(name)}
+
+
+def _inline(chart: _Top, frame: pl.DataFrame, lang: str | None) -> _Top:
+    """``chart`` with ``frame``'s rows inlined and the language's format locale in its config.
+
+    Count labels are text (a hidden cell reads "<5" or ".."); a label that is a plain number is
+    formatted again by Vega, so it takes the locale's thousands separator like the axes do.
+    """
+    labels = [c for c, dtype in frame.schema.items() if (c == "label" or c.endswith("_label")) and dtype == pl.String]
+    numbers = {c: f"test(/^[0-9]+$/, datum['{c}']) ? format(toNumber(datum['{c}']), ',') : datum['{c}']"
+               for c in labels}
+    placed = chart.properties(data=_data(frame)) if chart.data is alt.Undefined else chart  # a facet takes it itself
+    if numbers:
+        placed = placed.transform_calculate(**numbers)
+    configured: _Top = placed.configure(locale=_locale(lang or language()))
+    return configured
 
 
 def _layer(*charts: Any, **kwargs: Any) -> alt.LayerChart:
@@ -150,8 +180,8 @@ def funnel_chart(funnel: pl.DataFrame, *, lang: str | None = None, pickable: boo
     rate = base.mark_text(dy=-15, baseline="bottom", fontSize=9, fontWeight="bold").transform_filter(
         "datum.is_total && datum.step_no > 0").transform_calculate(_y=_baseline("count")).encode(
         y="_y:Q", text="from_referral_label:N")
-    return _layer(bars, text, rate, data=_data(frame)).properties(
-        title=_title("charts.funnel.title", lang), width=int(_WIDTH * 1.5))
+    return _inline(_layer(bars, text, rate).properties(
+        title=_title("charts.funnel.title", lang), width=int(_WIDTH * 1.5)), frame, lang)
 
 
 # --- 2. progress against target -------------------------------------------------------------------
@@ -175,8 +205,8 @@ def progress_chart(progress: pl.DataFrame, *, lang: str | None = None) -> alt.La
         x=x, y=alt.Y("actual:Q", title=y_title), color=color, tooltip=tooltip)
     target = alt.Chart().mark_line(strokeDash=[4, 3], opacity=0.7).encode(
         x=x, y=alt.Y("target:Q", title=y_title), color=color, tooltip=tooltip)
-    return _layer(target, actual, data=_data(frame)).properties(
-        title=_title("charts.progress.title", lang, gaps=True), width=_WIDTH)
+    return _inline(_layer(target, actual).properties(
+        title=_title("charts.progress.title", lang, gaps=True), width=_WIDTH), frame, lang)
 
 
 # --- 3. flow over time ----------------------------------------------------------------------------
@@ -225,9 +255,10 @@ def flow_chart(flow: pl.DataFrame, *, lang: str | None = None) -> alt.FacetChart
     extra = [alt.Tooltip("measure_name:N", title=t("charts.axis.measure", lang))]
     layered = _monthly_lines(sites, "value", "label", extra, lang, partial=True).properties(
         width=_WIDTH, height=140)
-    return layered.facet(
+    faceted = layered.facet(
         row=alt.Row("measure_name:N", sort=measures, title=None), data=_data(frame),
     ).properties(title=_title("charts.flow.title", lang, gaps=True))
+    return _inline(faceted, frame, lang)
 
 
 def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
@@ -249,8 +280,8 @@ def referral_sources_chart(sources: pl.DataFrame, *, lang: str | None = None) ->
                                   color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=8, angle=0).transform_calculate(
         _y=_baseline("share")).encode(y="_y:Q", text="share_label:N")
-    return _layer(bars, text, data=_data(frame)).properties(
-        title=_title("charts.sources.title", lang), width=int(_WIDTH * 1.5))
+    return _inline(_layer(bars, text).properties(
+        title=_title("charts.sources.title", lang), width=int(_WIDTH * 1.5)), frame, lang)
 
 
 # --- 4. time to help ------------------------------------------------------------------------------
@@ -280,16 +311,16 @@ def time_to_help_chart(time_to_help: pl.DataFrame, *, lang: str | None = None) -
     median = base.mark_tick(color="black", thickness=2, size=12).encode(x=alt.X("median:Q", title=days))
     hidden = base.mark_text(align="left", dx=2, fontSize=9).transform_filter("datum.median == null").encode(
         x=alt.datum(0), text="n_label:N")
-    return _layer(rule, box, median, hidden, data=_data(frame)).properties(
-        title=_title("charts.time_to_help.title", lang), width=_WIDTH)
+    return _inline(_layer(rule, box, median, hidden).properties(
+        title=_title("charts.time_to_help.title", lang), width=_WIDTH), frame, lang)
 
 
 def waiting_list_chart(waiting: pl.DataFrame, *, lang: str | None = None) -> alt.LayerChart:
     """Citizens waiting for a brobygger at each month's end, a line per site (``analysis.waiting_list``)."""
     frame = _with_site_name(waiting, lang)
-    return _monthly_lines(_order(frame, "site_name"), "waiting", "waiting_label", [],
-                          lang).properties(data=_data(frame), title=_title("charts.waiting.title", lang, gaps=True),
-                                           width=_WIDTH, height=160)
+    lines = _monthly_lines(_order(frame, "site_name"), "waiting", "waiting_label", [], lang)
+    return _inline(lines.properties(title=_title("charts.waiting.title", lang, gaps=True), width=_WIDTH, height=160),
+                   frame, lang)
 
 
 # --- 5. lasting participation ---------------------------------------------------------------------
@@ -320,8 +351,8 @@ def lasting_chart(lasting: pl.DataFrame, *, lang: str | None = None) -> alt.Laye
         color=color, tooltip=tooltip)
     hidden = alt.Chart().mark_text(baseline="bottom", fontSize=9).transform_filter(
         "datum.survival == null").encode(x=x, y=alt.datum(0), text="survival_label:N", color=color, tooltip=tooltip)
-    return _layer(line, hidden, data=_data(frame)).properties(
-        title=_title("charts.lasting.title", lang), width=_WIDTH)
+    return _inline(_layer(line, hidden).properties(
+        title=_title("charts.lasting.title", lang), width=_WIDTH), frame, lang)
 
 
 # --- 6. outcomes ----------------------------------------------------------------------------------
@@ -350,13 +381,13 @@ def outcomes_chart(outcomes: pl.DataFrame, *, lang: str | None = None) -> alt.La
                alt.Tooltip("ci_low:Q", title=t("charts.outcomes.ci_low", lang), format=".2f"),
                alt.Tooltip("ci_high:Q", title=t("charts.outcomes.ci_high", lang), format=".2f")]
     base = alt.Chart().encode(y=y, yOffset=y_offset, color=color, tooltip=tooltip)
-    zero = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2]).encode(x=alt.datum(0))
+    zero = alt.Chart().mark_rule(color="grey", strokeDash=[2, 2], aria=False).encode(x=alt.datum(0))  # a guide line
     interval = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", title=change), x2="ci_high:Q")
     point = base.mark_point(filled=True, size=60).encode(x=alt.X("mean_change:Q", title=change))
     n_text = base.mark_text(align="left", dx=6, fontSize=9).transform_calculate(
         _n="'n = ' + datum.n_label").encode(x=alt.value(_WIDTH), text="_n:N")  # a column right of the plot
-    return _layer(zero, interval, point, n_text, data=_data(frame)).properties(
-        title=_title("charts.outcomes.title", lang), width=_WIDTH)
+    return _inline(_layer(zero, interval, point, n_text).properties(
+        title=_title("charts.outcomes.title", lang), width=_WIDTH), frame, lang)
 
 
 # --- 7. volunteers --------------------------------------------------------------------------------
@@ -388,8 +419,8 @@ def volunteers_chart(volunteers: pl.DataFrame, *, dimension: str = "status",
                                   color=alt.Color("site_name:N", sort=sites, title=t("charts.axis.site", lang)))
     text = base.mark_text(dy=-4, baseline="bottom", fontSize=9).transform_calculate(
         _y=_baseline("volunteers")).encode(y="_y:Q", text="volunteers_label:N")
-    return _layer(bars, text, data=_data(frame)).properties(
-        title=_title("charts.volunteers.title", lang), width=_WIDTH)
+    return _inline(_layer(bars, text).properties(
+        title=_title("charts.volunteers.title", lang), width=_WIDTH), frame, lang)
 
 
 # --- export ---------------------------------------------------------------------------------------

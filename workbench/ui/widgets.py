@@ -14,15 +14,17 @@ import html
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_description import DescriptionWidget
 
 from workbench.domain import validation
 from workbench.errors import InvalidFields, InvalidInput, WorkbenchError
 from workbench.i18n import t
 
 log = logging.getLogger("workbench.ui")
+_Control = TypeVar("_Control", bound=DescriptionWidget)
 DATE_FORMAT = "%d-%m-%Y"
 
 
@@ -109,17 +111,42 @@ def guard(feedback: Feedback, form: Form | None = None) -> Callable[[Callable[..
     return decorate
 
 
-class Field:
-    """A labelled input with its own error line, so an error appears next to the field."""
+def labelled(control: _Control, label: str, *, shown: bool = True) -> _Control:
+    """``control`` with ``label`` as its ``<label for>``: the name a screen reader reads and
+    ``get_by_label`` finds. ``shown=False``: the label is read but not drawn (a search box
+    whose placeholder and button already say what it is, a question whose text stands beside it)."""
+    control.description = label
+    control.add_class("wb-labelled" if shown else "wb-label-hidden")
+    return control
 
-    def __init__(self, name: str, label: str, control: widgets.DOMWidget) -> None:
-        """``control`` is any widget with a ``value`` (an input, or a box that exposes one)."""
+
+_INPUTS = (widgets.Text, widgets.Textarea, widgets.Dropdown, widgets.Select, widgets.SelectMultiple)
+
+
+def _names_itself(control: widgets.DOMWidget) -> bool:
+    """An input that draws its own ``<label for>`` from ``description`` (not a checkbox: its text is its label)."""
+    return isinstance(control, _INPUTS)
+
+
+class Field:
+    """A labelled input with its own error line, so an error appears next to the field.
+
+    An input is named by its own ``<label for>`` drawn above it; a composite control (a box of
+    checkboxes, each with its own name) gets the label as a heading instead.
+    """
+
+    def __init__(self, name: str, label: str, control: widgets.DOMWidget, *, heading: bool = False) -> None:
+        """``control`` is any widget with a ``value`` (an input, or a box that exposes one);
+        ``heading``: the label heads a group of inputs the caller names, rather than naming ``control``."""
         self.name = name
         self.control = control
         self.label = widgets.HTML(f"<b>{esc(label)}</b>")
+        if not heading and _names_itself(control):
+            labelled(control, label)
+            self.label.layout.display = "none"
         self.error = widgets.HTML(layout=widgets.Layout(min_height="0"))
         self.error.add_class("wb-field-error")
-        control.layout.width = "100%"
+        control.layout.width = "auto"
         self.box = widgets.VBox([self.label, control, self.error], layout=widgets.Layout(width="100%"))
         self.box.add_class(f"wb-field-{name}")
 
@@ -321,7 +348,7 @@ class RowList(widgets.VBox):
         self.page = min(max(0, int(page)), self.pages - 1)
         cells: list[widgets.Widget] = [widgets.HTML(_row_html(self.headers, "b")), widgets.HTML("")]
         for values, target in self.shown:
-            opener = button(self.open_label)
+            opener = button(t("ui.row_action", action=self.open_label, row=values[0] if values else ""))  # "Vælg Søren …"
             if self.css_class:
                 opener.add_class(self.css_class)
             opener.on_click(lambda _b, target=target: self.on_open(target))
@@ -354,6 +381,12 @@ STYLE = """
 .wb-section { margin-top: 12px; }
 .wb-row { display: grid; gap: 0 12px; width: 100%; align-items: center; }
 .wb-row .wb-cell { overflow-wrap: anywhere; }
+.wb-labelled.widget-inline-hbox { flex-direction: column; align-items: stretch; height: auto; }
+.wb-labelled.widget-inline-hbox > .widget-label { width: auto; max-width: none; text-align: left; font-weight: bold;
+  white-space: normal; overflow: visible; height: auto; line-height: 1.4; margin: 0 0 2px 0; padding: 0; }
+.wb-label-hidden.widget-inline-hbox > .widget-label { position: absolute; width: 1px; height: 1px; margin: -1px;
+  padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.widget-tab > .lm-TabBar .lm-TabBar-tab:not(.lm-mod-current) { color: #333; }
 a.wb-download { display: inline-block; margin-right: 12px; padding: 4px 10px; border: 1px solid #1976d2;
   border-radius: 3px; color: #1976d2; text-decoration: none; }
 </style>

@@ -39,6 +39,7 @@ from workbench.ui.widgets import (
     fmt_date,
     guard,
     html_table,
+    labelled,
     lookup,
     parse_date,
     replace_children,
@@ -90,7 +91,8 @@ class CaseTab:
         self.citizen: dict[str, Any] = {}  # the shown case's citizen, read (and audited) when the case is opened
         self.feedback = Feedback()
         # The value arrives when Enter is pressed (or the box is left): Enter searches, as the button does.
-        self.query = widgets.Text(placeholder=t("ui.case.search_placeholder"), continuous_update=False)
+        self.query = labelled(widgets.Text(placeholder=t("ui.case.search_placeholder"), continuous_update=False),
+                              t("ui.case.search_label"), shown=False)
         self.query.add_class("wb-case-search")
         self.query.observe(guard(self.feedback)(lambda _change: self._search()), names="value")
         find = button(t("ui.case.find"))

@@ -33,6 +33,7 @@ from workbench.ui.widgets import (
     fmt_date,
     guard,
     html_table,
+    labelled,
     lookup,
     parse_int,
     replace_children,
@@ -97,14 +98,17 @@ class ScheduleEditor:
         self.rows: list[tuple[widgets.HBox, widgets.Dropdown, widgets.Text, widgets.Text]] = []
         self.rows_box = _classed(widgets.VBox(), "wb-communities-schedule-rows")
         self.add = _classed(button(t("ui.communities.schedule_add")), "wb-communities-schedule-add")
-        self.text = _classed(widgets.Text(placeholder=t("ui.communities.schedule_example")),
+        # The value arrives on Enter (or when the box is left): Enter inserts, as the button does.
+        self.text = _classed(widgets.Text(placeholder=t("ui.communities.schedule_example"), continuous_update=False),
                              "wb-communities-schedule-text")
         self.insert = _classed(button(t("ui.communities.schedule_insert")), "wb-communities-schedule-insert")
-        self.field = Field("schedule", t("ui.communities.field.schedule"), self.text)
+        self.field = Field("schedule", t("ui.communities.field.schedule"), self.text, heading=True)
+        labelled(self.text, t("ui.communities.schedule_quick"), shown=False)  # the hint printed above it
         self.text.layout.width = "auto"
         self.text.layout.flex = "1 1 auto"
         self.add.on_click(self.wrap(lambda _b: self.add_row()))
         self.insert.on_click(self.wrap(self._insert))
+        self.text.observe(self.wrap(lambda change: self._insert() if change["new"].strip() else None), names="value")
         quick = widgets.HTML(f'<span class="wb-hint">{esc(t("ui.communities.schedule_quick"))}</span>')
         self.field.box.children = (self.field.label, self.rows_box, self.add, quick,
                                    widgets.HBox([self.text, self.insert]), self.field.error)
@@ -120,12 +124,18 @@ class ScheduleEditor:
 
     def add_row(self, day: str = "mon", start: str = "", end: str = "") -> None:
         """One more weekday row (filled when given)."""
-        weekday = _classed(widgets.Dropdown(options=self.options, value=day, layout=widgets.Layout(width="9em")),
+        number = len(self.rows) + 1
+        weekday = _classed(labelled(widgets.Dropdown(options=self.options, value=day, layout=widgets.Layout(width="9em")),
+                                    t("ui.communities.schedule_weekday", number=number), shown=False),
                            "wb-communities-schedule-weekday")
-        begins = _classed(widgets.Text(value=start, placeholder=t("ui.communities.time_placeholder"),
-                                       layout=widgets.Layout(width="6em")), "wb-communities-schedule-start")
-        ends = _classed(widgets.Text(value=end, placeholder=t("ui.communities.time_placeholder"),
-                                     layout=widgets.Layout(width="6em")), "wb-communities-schedule-end")
+        begins = _classed(labelled(widgets.Text(value=start, placeholder=t("ui.communities.time_placeholder"),
+                                                layout=widgets.Layout(width="6em")),
+                                   t("ui.communities.schedule_start", number=number), shown=False),
+                          "wb-communities-schedule-start")
+        ends = _classed(labelled(widgets.Text(value=end, placeholder=t("ui.communities.time_placeholder"),
+                                              layout=widgets.Layout(width="6em")),
+                                 t("ui.communities.schedule_end", number=number), shown=False),
+                        "wb-communities-schedule-end")
         remove = _classed(button(t("ui.communities.schedule_remove")), "wb-communities-schedule-remove")
         row = _classed(widgets.HBox([weekday, begins, widgets.HTML("–"), ends, remove],
                                     layout=widgets.Layout(align_items="center")), "wb-communities-schedule-row")
@@ -139,6 +149,10 @@ class ScheduleEditor:
             self.rows.remove(entry)
         self.rows_box.children = tuple(r[0] for r in self.rows)
         close_tree(entry[0])
+        for number, (_row, weekday, begins, ends) in enumerate(self.rows, 1):  # the rows' names follow their places
+            weekday.description = t("ui.communities.schedule_weekday", number=number)
+            begins.description = t("ui.communities.schedule_start", number=number)
+            ends.description = t("ui.communities.schedule_end", number=number)
 
     def _insert(self, _button: Any = None) -> None:
         slots = ci.parse_schedule(self.text.value)

@@ -33,6 +33,7 @@ from workbench.ui.widgets import (
     esc,
     fmt_date,
     guard,
+    labelled,
     lookup,
     parse_date,
     parse_int,
@@ -66,8 +67,10 @@ class Questionnaire(widgets.VBox):
         self.items: list[widgets.Dropdown] = []
         cells: list[widgets.Widget] = []
         for n in range(1, items + 1):
-            text = widgets.HTML(f"{n}. {esc(t(f'ui.intake.{instrument}.item_{n}'))}")
-            answer = widgets.Dropdown(options=choices, value="", layout=widgets.Layout(width="auto"))
+            question = f"{n}. {t(f'ui.intake.{instrument}.item_{n}')}"
+            text = widgets.HTML(esc(question))
+            answer = labelled(widgets.Dropdown(options=choices, value="", layout=widgets.Layout(width="auto")),
+                              question, shown=False)  # named by the question shown beside it
             answer.add_class(f"wb-intake-{instrument}-{n}")
             self.items.append(answer)
             cells.extend([text, answer])

@@ -128,3 +128,21 @@ def test_in_a_checkout_the_command_line_uses_the_folder_make_demo_uses_and_readi
     assert checked.returncode == 0, checked.stderr
     assert f"Datamappe: {data}" in checked.stderr
     assert checked.stdout.strip() == f"Ingen problemer fundet i {data} (5 forløb)."
+
+
+def test_help_and_usage_errors_speak_the_users_language(tmp_path: Path) -> None:
+    """``workbench --help`` and argparse's own errors come from the catalog, like every other message."""
+    danish = cli("--help", data=tmp_path / "d")
+    assert danish.returncode == 0
+    assert "brug: workbench" in danish.stdout and "tilføj opdigtede demoforløb" in danish.stdout
+    assert "show this help" not in danish.stdout and "usage:" not in danish.stdout
+    check = cli("check", "--help", data=tmp_path / "d")
+    assert "brug: workbench check" in check.stdout and "kontrollér" not in check.stdout.split("\n")[0]
+    assert "svar som JSON" in check.stdout
+    missing = cli("backup", data=tmp_path / "d")
+    assert missing.returncode == 2 and "workbench backup: fejl: disse skal angives: --to" in missing.stderr
+    word = cli("demo", "--cases", "mange", data=tmp_path / "d")
+    assert word.returncode == 2 and "'mange' er ikke et helt tal" in word.stderr
+    assert not (tmp_path / "d").exists()  # a refused command wrote nothing
+    english = cli("--help", data=tmp_path / "d", env={"WORKBENCH_LANG": "en"})
+    assert "usage: workbench" in english.stdout and "add synthetic demo cases" in english.stdout

@@ -9,82 +9,116 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from workbench.errors import WorkbenchError
 from workbench.i18n import t
 
 
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` in the user's language: usage, headings, ``--help`` and the common errors from the catalog."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = t("cli.heading.positionals")
+        self._optionals.title = t("cli.heading.options")
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help"))
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, key in _ERRORS:
+            found = re.fullmatch(pattern, message, flags=re.DOTALL)
+            if found:
+                message = t(key, **found.groupdict())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {t('cli.heading.error')}: {message}\n")
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, prefix=f"{t('cli.heading.usage')}: " if prefix is None else prefix)
+
+
+_ERRORS = [  # argparse's own error sentences (Python 3.11) and the catalog's words for them
+    (r"the following arguments are required: (?P<names>.*)", "cli.error.required"),
+    (r"unrecognized arguments: (?P<names>.*)", "cli.error.unrecognized"),
+    (r"argument (?P<name>\S+): invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)", "cli.error.choice"),
+    (r"argument (?P<name>\S+): invalid int value: (?P<value>.*)", "cli.error.number"),
+    (r"argument (?P<name>\S+): expected one argument", "cli.error.one_value"),
+]
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description="Brobygning Workbench")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
-    common.add_argument("--user", help="act as this user of users.toml (default: $WORKBENCH_USER, else the only "
-                        "user); every step is checked against the user's roles and sites, and audited under their id")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="workbench", description=t("cli.help.description"))
+    common = argparse.ArgumentParser(add_help=False)  # only lends its arguments to the commands
+    common.add_argument("--data", help=t("cli.help.data"))
+    common.add_argument("--user", help=t("cli.help.user"))
+    commands = parser.add_subparsers(dest="command", required=True, title=t("cli.heading.commands"),
+                                     metavar="{" + ",".join(_COMMANDS) + "}")
 
-    demo = commands.add_parser("demo", parents=[common], help="add synthetic demo cases")
-    demo.add_argument("--cases", type=int, default=2000)
-    demo.add_argument("--seed", type=int, default=2026)
-    demo.add_argument("--if-empty", action="store_true", help="only when the store holds no cases")
+    demo = commands.add_parser("demo", parents=[common], help=t("cli.help.demo"))
+    demo.add_argument("--cases", type=int, default=2000, help=t("cli.help.cases"))
+    demo.add_argument("--seed", type=int, default=2026, help=t("cli.help.seed"))
+    demo.add_argument("--if-empty", action="store_true", help=t("cli.help.if_empty"))
 
-    check = commands.add_parser("check", parents=[common], help="verify integrity")
-    check.add_argument("--json", action="store_true")
-    check.add_argument("--repair", action="store_true",
-                       help="a damaged journal: keep everything before the damage (the rest is set aside in a file)")
-    check.add_argument("--yes", action="store_true", help="with --repair: do not ask for confirmation")
+    check = commands.add_parser("check", parents=[common], help=t("cli.help.check"))
+    check.add_argument("--json", action="store_true", help=t("cli.help.json"))
+    check.add_argument("--repair", action="store_true", help=t("cli.help.repair"))
+    check.add_argument("--yes", action="store_true", help=t("cli.help.yes"))
 
-    backup = commands.add_parser("backup", parents=[common], help="write a consistent copy")
-    backup.add_argument("--to", required=True, type=Path)
+    backup = commands.add_parser("backup", parents=[common], help=t("cli.help.backup"))
+    backup.add_argument("--to", required=True, type=Path, help=t("cli.help.backup_to"))
 
-    restore = commands.add_parser("restore", parents=[common], help="replace the store with a backup")
-    restore.add_argument("file", type=Path)
+    restore = commands.add_parser("restore", parents=[common], help=t("cli.help.restore"))
+    restore.add_argument("file", type=Path, help=t("cli.help.restore_file"))
 
-    export = commands.add_parser("export-citizen", parents=[common], help="access request export")
-    export.add_argument("citizen_id")
-    export.add_argument("--format", choices=("json", "csv"), default="json")
-    export.add_argument("--to", type=Path, help="file to write (default: print)")
+    export = commands.add_parser("export-citizen", parents=[common], help=t("cli.help.export"))
+    export.add_argument("citizen_id", help=t("cli.help.citizen_id"))
+    export.add_argument("--format", choices=("json", "csv"), default="json", help=t("cli.help.format"))
+    export.add_argument("--to", type=Path, help=t("cli.help.export_to"))
 
-    erase = commands.add_parser("erase-citizen", parents=[common], help="GDPR erasure of one citizen")
-    erase.add_argument("citizen_id")
+    erase = commands.add_parser("erase-citizen", parents=[common], help=t("cli.help.erase"))
+    erase.add_argument("citizen_id", help=t("cli.help.citizen_id"))
 
-    extract = commands.add_parser("extract", parents=[common],
-                                  help="write a de-identified research extract (Parquet + datapackage.json)")
-    extract.add_argument("--k", type=int, default=5, help="the least number of citizens sharing a combination of "
-                         "site, age group and referral month (5 or more; default 5)")
+    extract = commands.add_parser("extract", parents=[common], help=t("cli.help.extract"))
+    extract.add_argument("--k", type=int, default=5, help=t("cli.help.k"))
 
-    users = commands.add_parser("users", help="the people who use this data directory (users.toml)")
-    users.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
-    actions = users.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every user with role and sites")
-    add = actions.add_parser("add", help="add a user")
-    add.add_argument("id")
-    add.add_argument("--name", required=True, help="display name")
-    add.add_argument("--role", action="append", required=True,
-                     help="coordinator, lead, lab, researcher or admin (repeat for a user with several roles)")
-    add.add_argument("--site", action="append", default=[], help="a site the user works for (repeat for more)")
-    add.add_argument("--language", default="da", help="da or en")
-    remove = actions.add_parser("remove", help="remove a user")
-    remove.add_argument("id")
-    set_role = actions.add_parser("set-role", help="give a user other roles (and sites)")
-    set_role.add_argument("id")
-    set_role.add_argument("role", nargs="+")
-    set_role.add_argument("--site", action="append", default=None, help="the user's sites from now on")
+    users = commands.add_parser("users", help=t("cli.help.users"))
+    users.add_argument("--data", help=t("cli.help.data"))
+    actions = users.add_subparsers(dest="action", required=True, title=t("cli.heading.commands"))
+    actions.add_parser("list", help=t("cli.help.users_list"))
+    add = actions.add_parser("add", help=t("cli.help.users_add"))
+    add.add_argument("id", help=t("cli.help.user_id"))
+    add.add_argument("--name", required=True, help=t("cli.help.user_name"))
+    add.add_argument("--role", action="append", required=True, help=t("cli.help.user_role"))
+    add.add_argument("--site", action="append", default=[], help=t("cli.help.user_site"))
+    add.add_argument("--language", default="da", help=t("cli.help.user_language"))
+    remove = actions.add_parser("remove", help=t("cli.help.users_remove"))
+    remove.add_argument("id", help=t("cli.help.user_id"))
+    set_role = actions.add_parser("set-role", help=t("cli.help.users_set_role"))
+    set_role.add_argument("id", help=t("cli.help.user_id"))
+    set_role.add_argument("role", nargs="+", help=t("cli.help.user_role"))
+    set_role.add_argument("--site", action="append", default=None, help=t("cli.help.user_sites"))
 
-    serve = commands.add_parser("serve", help="the one Jupyter server (landing page, dashboards, JupyterLab) on 127.0.0.1 with an access token")
-    serve.add_argument("--data", help="data directory (default: $WORKBENCH_DATA, then a per-user folder)")
-    serve.add_argument("--port", type=int, default=8866)
-    serve.add_argument("--token", help="access token (default: the one in <data>/voila-token, else a new one)")
-    serve.add_argument("--open-browser", action="store_true", help="open the landing page once it answers")
-    serve.add_argument("--log", help="the page kernels' log file (default: the user's log folder)")
-    serve.add_argument("--user", help="the user (in users.toml) the server acts for; their roles decide what it offers")
-    serve.add_argument("--pool-size", type=int, default=2, help="preheated kernels kept ready per dashboard (1-8)")
-    serve.add_argument("--workdir", help="JupyterLab's folder (default: notebooks/; elsewhere the notebooks are copied into brobygning/ there)")
+    serve = commands.add_parser("serve", help=t("cli.help.serve"))
+    serve.add_argument("--data", help=t("cli.help.data"))
+    serve.add_argument("--port", type=int, default=8866, help=t("cli.help.port"))
+    serve.add_argument("--token", help=t("cli.help.token"))
+    serve.add_argument("--open-browser", action="store_true", help=t("cli.help.open_browser"))
+    serve.add_argument("--log", help=t("cli.help.log"))
+    serve.add_argument("--user", help=t("cli.help.serve_user"))
+    serve.add_argument("--pool-size", type=int, default=2, help=t("cli.help.pool_size"))
+    serve.add_argument("--workdir", help=t("cli.help.workdir"))
     return parser
+
+
+_COMMANDS = ("demo", "check", "backup", "restore", "export-citizen", "erase-citizen", "extract", "users", "serve")
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -185,7 +185,7 @@ def suggestion_row(suggestions: Any, name: str) -> Any:
 def suggestion_button(suggestions: Any, name: str) -> Any:
     """The button beside the suggestion row showing ``name``, named by what it does: "Vælg <name>"."""
     row = suggestion_row(suggestions, name)
-    return row.locator(f"xpath=following-sibling::button[1]").and_(
+    return row.locator("xpath=following-sibling::button[1]").and_(
         suggestions.get_by_role("button", name=f"{da('ui.case.choose')} {name}", exact=True))
 
 

@@ -23,12 +23,13 @@ from workbench.i18n import t
 class _Parser(argparse.ArgumentParser):
     """``argparse`` in the user's language: usage, headings, ``--help`` and the common errors from the catalog."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, add_help: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, add_help=False, **kwargs)
         self._positionals.title = t("cli.heading.positionals")
         self._optionals.title = t("cli.heading.options")
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help"))
+        if add_help:
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help"))
 
     def error(self, message: str) -> NoReturn:
         for pattern, key in _ERRORS:
@@ -56,7 +57,7 @@ _ERRORS = [  # argparse's own error sentences (Python 3.11) and the catalog's wo
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="workbench", description=t("cli.help.description"))
-    common = argparse.ArgumentParser(add_help=False)  # only lends its arguments to the commands
+    common = _Parser(add_help=False)  # only lends its arguments to the commands
     common.add_argument("--data", help=t("cli.help.data"))
     common.add_argument("--user", help=t("cli.help.user"))
     commands = parser.add_subparsers(dest="command", required=True, title=t("cli.heading.commands"),

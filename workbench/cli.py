@@ -23,9 +23,9 @@ from workbench.i18n import t
 class _Parser(argparse.ArgumentParser):
     """``argparse`` in the user's language: usage, headings, ``--help`` and the common errors from the catalog."""
 
-    def __init__(self, *args: Any, add_help: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, add_help: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, add_help=False, **kwargs)
+        super().__init__(add_help=False, **kwargs)
         self._positionals.title = t("cli.heading.positionals")
         self._optionals.title = t("cli.heading.options")
         if add_help:

@@ -78,7 +78,7 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     refreshed: list[bool] = []
     monkeypatch.setattr(app.overview, "refresh", lambda: refreshed.append(True))
     fill(tab, display_name="Grethe Ørsted", birth_year="1951", postal_code="5000", phone="12 34 56 78",
-         email="grethe@example.dk", languages="da, de", interests="strik, have", referral_source="doctor",
+         email="grethe@example.dk", languages=["da", "de", "hu"], interests="strik, have", referral_source="doctor",
          referred_on="28-04-2026", note="Henvist af egen læge; ønsker et fællesskab tæt på hjemmet.",
          consent_case_work=True, consent_follow_up_contact=True, consent_research=False, mode="read_aloud")
     tab.needs.boxes["loneliness"].value = True
@@ -93,7 +93,7 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     [citizen] = table(wb, "citizens")
     assert citizen["display_name"] == "Grethe Ørsted" and citizen["site_id"] == "ODE"
     assert citizen["birth_year"] == 1951 and citizen["postal_code"] == "5000"
-    assert citizen["languages"] == ["da", "de"] and citizen["interests"] == ["strik", "have"]
+    assert citizen["languages"] == ["da", "de", "hu"] and citizen["interests"] == ["strik", "have"]
     assert citizen["needs"] == ["loneliness", "grief"] and citizen["referral_source"] == "doctor"
     consents = {c["purpose"]: c["given"] for c in citizen["consents"]}
     assert consents == {"case_work": True, "follow_up_contact": True, "research": False, "referrer_feedback": False}
@@ -118,7 +118,7 @@ def test_one_form_registers_the_citizen_and_opens_the_case_with_baseline_measure
     assert refreshed == [True]
     # the form is empty for the next referral
     assert tab.form["display_name"].control.value == "" and tab.form["phone"].control.value == ""
-    assert tab.form["languages"].control.value == "da" and tab.form["referred_on"].control.value == "01-05-2026"
+    assert tab.form["languages"].control.value == ["da"] and tab.form["referred_on"].control.value == "01-05-2026"
     assert tab.form["consent_case_work"].control.value is False and tab.needs.value == ()
     assert tab.ucla3.value == ["", "", ""] and set(tab.swemwbs.value) == {""}
 

@@ -75,12 +75,29 @@ def error_of(tab: VolunteersTab, field: str) -> str:
 # --- register, edit, pause, reactivate ----------------------------------------------------------
 
 
+def test_languages_are_chosen_by_name_and_others_typed(app: CoordinatorApp, tab: VolunteersTab) -> None:
+    """The form offers the common languages by their Danish names; the store keeps the codes."""
+    languages = tab.form["languages"].control
+    assert languages.common.boxes["ar"].description == "arabisk" and languages.common.boxes["da"].value
+    fill(tab, name="Anna Frivillig")
+    languages.common.boxes["ar"].value = True
+    languages.other.value = "HU, vi, hu"
+    tab.save_button.click()
+    [doc] = app.wb.frames.volunteers.to_dicts()
+    assert doc["languages"] == ["da", "ar", "hu", "vi"]
+    assert "dansk, arabisk, hu, vi" in list_html(tab)
+    tab.new_button.click()
+    assert languages.value == ["da"] and languages.other.value == ""
+    open_buttons(tab)[0].click()
+    assert languages.common.value == ("da", "ar") and languages.other.value == "hu, vi"
+
+
 def test_register_a_new_brobygger_stores_every_field_and_lists_it(app: CoordinatorApp, tab: VolunteersTab,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     refreshed: list[bool] = []
     monkeypatch.setattr(app.overview, "refresh", lambda: refreshed.append(True))
     fill(tab, name="Mette Østergård", phone="12 34 56 78", email="mette@example.dk", postal_code="5000",
-         languages="da, en", interests="strik, gåture", capacity="4", status="trained",
+         languages=["da", "en"], interests="strik, gåture", capacity="4", status="trained",
          record_check_on="12-03-2026", trained_on="2.4.2026", recruited_via="word_of_mouth")
     tab.availability.boxes[("mon", "morning")].value = True
     tab.availability.boxes[("thu", "evening")].value = True
@@ -99,7 +116,7 @@ def test_register_a_new_brobygger_stores_every_field_and_lists_it(app: Coordinat
 
     assert "Mette Østergård er registreret som brobygger." in tab.feedback.value
     shown = list_html(tab)
-    for text in ("Mette Østergård", "Uddannet", "0/4", "da, en", "strik, gåture", "12-03-2026", "02-04-2026"):
+    for text in ("Mette Østergård", "Uddannet", "0/4", "dansk, engelsk", "strik, gåture", "12-03-2026", "02-04-2026"):
         assert text in shown
     assert "Rediger brobygger: Mette Østergård" in tab.title.value
     assert tab.selected_id == doc["id"] and tab.selected_version == 1
@@ -188,7 +205,7 @@ def test_new_button_empties_the_form(app: CoordinatorApp, tab: VolunteersTab) ->
     open_buttons(tab)[0].click()
     tab.new_button.click()
     assert tab.selected_id is None and tab.form["name"].control.value == ""
-    assert tab.form["languages"].control.value == "da" and tab.form["capacity"].control.value == "3"
+    assert tab.form["languages"].control.value == ["da"] and tab.form["capacity"].control.value == "3"
     assert "Ny brobygger" in tab.title.value
 
 
@@ -279,7 +296,7 @@ def test_a_stale_pause_is_refused(app: CoordinatorApp, tab: VolunteersTab, tmp_p
 
 
 def test_names_and_labels_are_shown_as_text_never_as_html(app: CoordinatorApp, tab: VolunteersTab) -> None:
-    fill(tab, name=XSS, interests="<script>alert(2)</script>, strik", languages="<b>da</b>")
+    fill(tab, name=XSS, interests="<script>alert(2)</script>, strik", languages=["da", "<b>da</b>"])
     tab.save_button.click()
     assert app.wb.frames.volunteers["name"].to_list() == [XSS]
     tab.search.value = "strik"

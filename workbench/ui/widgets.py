@@ -431,3 +431,46 @@ class CheckGroup(widgets.GridBox):
         wanted = set(chosen)
         for code, box in self.boxes.items():
             box.value = code in wanted
+
+
+SPOKEN_LANGUAGES = ("da", "en", "de", "sv", "no", "ar", "tr", "pl", "uk", "ru", "so", "fa", "ur", "ti", "ku", "bs",
+                    "ro", "es", "fr")
+"""Languages offered by name (ISO 639-1 codes, stored as such); any other is typed under "Andre sprog"."""
+
+
+def language_name(code: str) -> str:
+    """A language's name in the user's language ("arabisk"), else the code as stored."""
+    return t(f"language_name.{code}") if code in SPOKEN_LANGUAGES else code
+
+
+class LanguageChoice(widgets.VBox):
+    """Spoken languages: a box for each common one, named in the user's language, and a line for others.
+
+    ``value`` is the list of codes (the common ones in the offered order, then the others as typed),
+    which is what the store and the matching compare.
+    """
+
+    def __init__(self, css_prefix: str) -> None:
+        self.common = CheckGroup([(language_name(code), code) for code in SPOKEN_LANGUAGES],
+                                 css_prefix=css_prefix, columns=4)
+        self.other = labelled(widgets.Text(placeholder=t("ui.languages.other_hint")), t("ui.languages.other"))
+        self.other.add_class(f"{css_prefix}-other")
+        super().__init__([self.common, self.other])
+
+    @property
+    def value(self) -> list[str]:
+        typed = [code.lower() for code in split_labels(self.other.value)]
+        return list(dict.fromkeys([*self.common.value, *typed]))
+
+    @value.setter
+    def value(self, codes: Iterable[str]) -> None:
+        codes = list(codes)
+        self.common.value = [c for c in codes if c in SPOKEN_LANGUAGES]
+        self.other.value = ", ".join(c for c in codes if c not in SPOKEN_LANGUAGES)
+
+
+def language_field(name: str, label: str, value: Iterable[str] = ("da",)) -> Field:
+    """A ``LanguageChoice`` under its heading, set to ``value`` (Danish to begin with)."""
+    choice = LanguageChoice(f"wb-field-{name}")
+    choice.value = value
+    return Field(name, label, choice)

@@ -40,6 +40,7 @@ from workbench.ui.widgets import (
     guard,
     html_table,
     labelled,
+    language_name,
     lookup,
     parse_date,
     replace_children,
@@ -64,6 +65,8 @@ def reason_text(reasons: list[dict[str, str]] | None) -> str:
         prefix = _TRANSLATED_REASON_VALUES.get(reason["key"])
         if prefix:
             value = ", ".join(t(f"{prefix}.{code.strip()}") for code in value.split(",") if code.strip())
+        elif reason["key"] in ("language", "no_shared_language"):
+            value = ", ".join(language_name(code.strip()) for code in value.split(",") if code.strip())
         parts.append(t(f"match.{reason['key']}", value=value))
     return "; ".join(parts)
 

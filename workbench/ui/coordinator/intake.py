@@ -34,6 +34,7 @@ from workbench.ui.widgets import (
     fmt_date,
     guard,
     labelled,
+    language_field,
     lookup,
     parse_date,
     parse_int,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("workbench.ui")
 
-DEFAULT_LANGUAGES = "da"
+DEFAULT_LANGUAGES = ("da",)
 CITIZEN_FIELDS = ("display_name", "birth_year", "postal_code", "phone", "email", "languages", "interests")
 REFERRAL_FIELDS = ("referral_source", "referred_on", "note")
 CONSENT_FIELDS = tuple(f"consent_{p.value}" for p in m.Purpose)
@@ -143,8 +144,7 @@ class IntakeTab:
             text_field("postal_code", t("ui.intake.field.postal_code"), placeholder=t("ui.intake.hint.postal_code")),
             text_field("phone", t("ui.intake.field.phone"), placeholder=t("ui.intake.hint.phone")),
             text_field("email", t("ui.intake.field.email")),
-            text_field("languages", t("ui.intake.field.languages"), DEFAULT_LANGUAGES,
-                       placeholder=t("ui.intake.hint.languages")),
+            language_field("languages", t("ui.intake.field.languages"), DEFAULT_LANGUAGES),
             text_field("interests", t("ui.intake.field.interests"), placeholder=t("ui.intake.hint.interests")),
             Field("needs", t("ui.intake.field.needs"), self.needs),
             choice_field("referral_source", t("ui.intake.field.referral_source"),
@@ -260,7 +260,7 @@ class IntakeTab:
             citizen["birth_year"] = birth_year
         if form.value("postal_code"):
             citizen["postal_code"] = form.value("postal_code")
-        languages = split_labels(form.value("languages"))
+        languages = form.value("languages")
         if languages:
             citizen["languages"] = languages
         citizen["interests"] = split_labels(form.value("interests"))

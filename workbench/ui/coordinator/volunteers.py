@@ -30,6 +30,8 @@ from workbench.ui.widgets import (
     esc,
     fmt_date,
     guard,
+    language_field,
+    language_name,
     lookup,
     parse_date,
     parse_int,
@@ -43,7 +45,7 @@ from workbench.ui.widgets import (
 if TYPE_CHECKING:
     from workbench.ui.coordinator.context import TabContext
 
-DEFAULT_LANGUAGES = "da"
+DEFAULT_LANGUAGES = ("da",)
 DEFAULT_CAPACITY = 3
 FIELD_NAMES = ("name", "phone", "email", "postal_code", "languages", "interests", "availability",
                "capacity", "status", "record_check_on", "trained_on", "recruited_via")
@@ -96,8 +98,7 @@ class VolunteersTab:
             text_field("email", t("ui.volunteers.field.email")),
             text_field("postal_code", t("ui.volunteers.field.postal_code"),
                        placeholder=t("ui.volunteers.hint.postal_code")),
-            text_field("languages", t("ui.volunteers.field.languages"), DEFAULT_LANGUAGES,
-                       placeholder=t("ui.volunteers.hint.languages")),
+            language_field("languages", t("ui.volunteers.field.languages"), DEFAULT_LANGUAGES),
             text_field("interests", t("ui.volunteers.field.interests"),
                        placeholder=t("ui.volunteers.hint.interests")),
             text_field("capacity", t("ui.volunteers.field.capacity"), str(DEFAULT_CAPACITY)),
@@ -164,7 +165,7 @@ class VolunteersTab:
                    ("name", "status", "load", "languages", "interests", "record_check_on", "trained_on")]
         cells = [(
             [r["name"], t(f"volunteer_status.{r['status']}"), f"{r['load']}/{r['capacity']}",
-             ", ".join(r["languages"] or []), ", ".join(r["interests"] or []),
+             ", ".join(language_name(code) for code in r["languages"] or []), ", ".join(r["interests"] or []),
              fmt_date(r["record_check_on"]), fmt_date(r["trained_on"])],
             r["volunteer_id"],
         ) for r in rows]
@@ -204,7 +205,7 @@ class VolunteersTab:
         form["phone"].control.value = phone_for_display(doc.get("phone", ""))
         form["email"].control.value = doc.get("email", "")
         form["postal_code"].control.value = doc.get("postal_code", "")
-        form["languages"].control.value = ", ".join(doc.get("languages", [DEFAULT_LANGUAGES]))
+        form["languages"].control.value = doc.get("languages", DEFAULT_LANGUAGES)
         form["interests"].control.value = ", ".join(doc.get("interests", []))
         form["capacity"].control.value = str(doc.get("capacity", DEFAULT_CAPACITY))
         form["status"].control.value = doc.get("status", m.VolunteerStatus.interested.value)
@@ -226,7 +227,7 @@ class VolunteersTab:
             "phone": form.value("phone") or None,
             "email": form.value("email") or None,
             "postal_code": form.value("postal_code") or None,
-            "languages": split_labels(form.value("languages")),
+            "languages": form.value("languages"),
             "interests": split_labels(form.value("interests")),
             "availability": self.availability.value,
             "status": lookup(self.status_options, form.value("status"), "status"),

@@ -15,6 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+import workbench
 from workbench import i18n
 
 pytestmark = pytest.mark.e2e
@@ -79,3 +80,46 @@ def test_the_lead_dashboard_passes_axe(lead_server: Any, watched_page: Any,
     found = serious_violations(page)
     report(capsys, f"lead: {len(found)} serious or critical")
     assert not found, "\n".join(found)
+
+
+def tab_to(page: Any, target: Any, most: int = 120) -> int:
+    """Press Tab until ``target`` has the focus; how many presses it took (fails if it is never reached)."""
+    for presses in range(1, most + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("(element) => element === document.activeElement"):
+            return presses
+    pytest.fail(f"Tab never reached {target}")
+
+
+def test_a_referral_is_made_with_the_keyboard_alone(server: Any, watched_page: Any) -> None:
+    """Every field is found by its label, reached with Tab in the order it is shown, filled with
+    keys, and the form is sent with Enter on its button: no mouse at all after the tab is chosen."""
+    page = watched_page.page
+    page.goto(server.url(), wait_until="commit", timeout=LOAD_TIMEOUT_MS)
+    expect(page.locator(".wb-overview h3").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    intake = open_tab(page, "intake")
+    name = intake.get_by_label(da("ui.intake.field.display_name"), exact=True)
+    name.focus()
+    page.keyboard.type("Tove Ågård")
+    for label, keys in ((da("ui.intake.field.birth_year"), "1950"), (da("ui.intake.field.postal_code"), "5000"),
+                        (da("ui.intake.field.phone"), "20 30 40 50")):
+        assert tab_to(page, intake.get_by_label(label, exact=True)) == 1  # the next field, in reading order
+        page.keyboard.type(keys)
+    tab_to(page, intake.get_by_label("arabisk", exact=True))
+    page.keyboard.press("Space")
+    tab_to(page, intake.get_by_label(da("ui.intake.field.referral_source"), exact=True))
+    page.keyboard.type(da("referral_source.doctor"))  # a closed list chooses by typing, as in any form
+    tab_to(page, intake.get_by_label(da("ui.intake.consent.case_work"), exact=True))
+    page.keyboard.press("Space")
+    tab_to(page, intake.get_by_role("button", name=da("ui.intake.submit"), exact=True))
+    page.keyboard.press("Enter")
+    result = intake.locator(".wb-intake-result")
+    expect(result).to_contain_text(da("ui.intake.result", number=""), timeout=STEP_TIMEOUT_MS)
+    prefix = da("ui.intake.result", number="")
+    case = re.search(re.escape(prefix) + r"\s*(\S+)", result.inner_text())
+    assert case is not None
+    wb = workbench.open(server.data, user="demo.koordinator")
+    [row] = wb.frames.cases.filter(wb.frames.cases["case_number"] == case.group(1)).to_dicts()
+    citizen = wb.citizen(row["citizen_id"])
+    assert (citizen["display_name"], citizen["birth_year"], citizen["postal_code"]) == ("Tove Ågård", 1950, "5000")
+    assert citizen["languages"] == ["da", "ar"] and citizen["referral_source"] == "doctor"

@@ -65,7 +65,7 @@ test: $(STAMP) $(CHROMIUM) $(CHP)
 	$(BIN)/ruff check workbench tests bench notebooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

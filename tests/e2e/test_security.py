@@ -198,7 +198,8 @@ class KernelClient:
                                      "channel": "shell", "buffers": []}))
         return msg_id
 
-    def read(self, seconds: float) -> list[dict[str, Any]]:
+    def read(self, seconds: float, until: Any = None) -> list[dict[str, Any]]:
+        """Messages for up to ``seconds``; stops early at the first message ``until(message)`` is true for."""
         messages = []
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
@@ -210,19 +211,30 @@ class KernelClient:
             self.frames.append(data)
             if isinstance(raw, str):
                 messages.append(json.loads(raw))
+                if until is not None and until(messages[-1]):
+                    break
         return messages
+
+    def settle(self, seconds: float = 60) -> list[dict[str, Any]]:
+        """Everything the kernel answers until it has handled every message sent so far: its shell
+        channel handles messages in order, so the reply to one more request comes after them all."""
+        asked = self.send("kernel_info_request", {})
+        messages = self.read(seconds, until=lambda m: m.get("parent_header", {}).get("msg_id") == asked
+                             and m.get("msg_type") == "kernel_info_reply")
+        return messages + self.read(1)  # what the kernel published meanwhile travels on another channel
 
     def models(self) -> dict[str, dict[str, Any]]:
         """comm id -> the widget's state, asked of the kernel."""
-        self.send("comm_info_request", {"target_name": "jupyter.widget"})
+        asked = self.send("comm_info_request", {"target_name": "jupyter.widget"})
         comms: list[str] = []
-        for message in self.read(10):
+        for message in self.read(60, until=lambda m: m.get("parent_header", {}).get("msg_id") == asked
+                                 and m.get("msg_type") == "comm_info_reply"):
             if message.get("msg_type") == "comm_info_reply":
                 comms = list(message["content"]["comms"])
         for comm in comms:
             self.send("comm_msg", {"comm_id": comm, "data": {"method": "request_state"}})
         states: dict[str, dict[str, Any]] = {}
-        for message in self.read(20):
+        for message in self.settle():
             data = message.get("content", {}).get("data", {})
             if message.get("msg_type") == "comm_msg" and data.get("method") == "update":
                 states.setdefault(message["content"]["comm_id"], {}).update(data.get("state", {}))
@@ -279,7 +291,7 @@ def test_no_frame_carries_a_traceback_or_a_file_path(server: Any, watched_page: 
                 forger.forge(comm, {"selected_index": 77})
             elif name == "ButtonModel" and state.get("disabled"):
                 forger.click(comm)  # a button the page shows disabled
-        forger.read(8)
+        forger.settle()
     page.wait_for_timeout(1000)  # frames still on their way to the page
 
     assert frames, "no websocket frame was recorded"

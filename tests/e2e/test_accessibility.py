@@ -62,10 +62,12 @@ def test_every_coordinator_tab_passes_axe(server: Any, watched_page: Any,
     found: dict[str, list[str]] = {}
     for key in TABS:
         root = open_tab(page, key)
-        if key == "case":  # with a case open, so its sections and forms are checked too
+        if key == "case":  # with a case and one of its steps open, so its sections and forms are checked too
             root.locator(".wb-case-find").click()
             root.get_by_role("button", name=re.compile(f"^{da('ui.open')}")).first.click()
             expect(root.locator(".wb-case-timeline")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+            root.locator(".wb-case-steps button").first.click()  # and a step's form
+            expect(root.locator(".wb-case-step .wb-step-save")).to_be_visible(timeout=STEP_TIMEOUT_MS)
         found[key] = serious_violations(page)
         report(capsys, f"coordinator {key}: {len(found[key])} serious or critical")
     assert not any(found.values()), "\n".join(f"{key}: {line}" for key, lines in found.items() for line in lines)

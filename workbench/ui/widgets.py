@@ -388,6 +388,10 @@ STYLE = """
 .wb-label-hidden.widget-inline-hbox > .widget-label { position: absolute; width: 1px; height: 1px; margin: -1px;
   padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .widget-tab > .lm-TabBar .lm-TabBar-tab:not(.lm-mod-current) { color: #333; }
+.jupyter-button.mod-success { background-color: #2e7d32; }
+.jupyter-button.mod-primary { background-color: #1565c0; }
+.jupyter-button.mod-danger { background-color: #c62828; }
+.jupyter-button.mod-warning { background-color: #8a4b00; }
 a.wb-download { display: inline-block; margin-right: 12px; padding: 4px 10px; border: 1px solid #1976d2;
   border-radius: 3px; color: #1976d2; text-decoration: none; }
 </style>

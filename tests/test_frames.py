@@ -402,3 +402,33 @@ def test_frames_are_cached_until_the_store_changes(wb: Workbench, site: str,
     open_case(wb, "Anden Borger")
     assert wb.frames.cases is not first
     assert wb.frames.cases.height == 2
+
+
+def test_a_coordinators_frames_are_the_full_frames_of_their_sites(tmp_path: Path) -> None:
+    """Built from their sites' rows only (the site filter comes first), a coordinator's frames equal
+    the full frames filtered to those sites, table by table, snapshot and journal tail alike."""
+    from polars.testing import assert_frame_equal
+
+    from workbench.demo import generate
+
+    today = date(2026, 6, 1)
+    wb = workbench.open(tmp_path / "data", user=staff("test"), today=lambda: today)
+    generate(wb, 300)
+    wb._store.compact()
+    # a journal tail on top of the snapshot: a new case at ODE with steps, and a change at AAR
+    case = wb.open_referral(site_id="ODE", citizen={"display_name": "Tove Ågård", "birth_year": 1950},
+                            consents=[CW], on=today)
+    wb.record_event(case["id"], "contact_made", on=today)
+    wb.record_measure(case["id"], instrument="ucla3", answers=[2, 2, 2], timepoint="baseline",
+                      mode="self_completed", on=today)
+    other = wb.frames.cases.filter((pl.col("site") == "AAR") & (pl.col("status") != "closed")).row(0, named=True)
+    wb.record_event(other["case_id"], "note", text="Ringede", on=today)
+    assert any(wb._store._tail[t] for t in ("cases", "events", "measures"))  # the tail is not empty
+    full = frames.Frames(wb._store, today=lambda: today).all()
+    for sites in ({"ODE"}, {"ODE", "AAR"}):
+        scoped = frames.Frames(wb._store, today=lambda: today, sites=frozenset(sites)).all()
+        for name, frame in full.items():
+            expected = frame if name == "communities" else frame.filter(pl.col("site").is_in(sorted(sites)))
+            assert_frame_equal(scoped[name], expected, check_row_order=True)
+        assert case["id"] in scoped["cases"]["case_id"].to_list()
+        assert scoped["cases"].height < full["cases"].height

@@ -171,6 +171,12 @@ PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 """Columns naming or describing a person (a citizen, a brobygger, a user): left out of the lead's frames."""
 
 
+_SITE_TABLES = frozenset({"cases", "citizens", "volunteers"})
+"""Stored tables whose rows belong to one site (``site_id``); the community catalog is shared."""
+_CASE_TABLES = frozenset({"events", "measures"})
+"""Stored tables whose rows belong to a case (``case_id``)."""
+
+
 class Frames:
     """All frames of one store, rebuilt lazily when the store has changed.
 
@@ -205,7 +211,18 @@ class Frames:
         return frame
 
     def _raw(self, table: str) -> pl.DataFrame:
-        return self._store.frame(table)
+        """A stored table; for a coordinator's frames only their sites' rows, taken before anything is
+        built, so building costs what their sites hold rather than what every site holds."""
+        frame = self._store.frame(table)
+        if self._sites is None:
+            return frame
+        sites = sorted(self._sites)
+        if table in _SITE_TABLES:
+            return frame.filter(pl.col("site_id").is_in(sites))
+        if table in _CASE_TABLES:  # rows of a case: kept when the case is one of those sites'
+            own = self._store.frame("cases").filter(pl.col("site_id").is_in(sites)).get_column("id")
+            return frame.filter(pl.col("case_id").is_in(own.implode()))
+        return frame
 
     @property
     def events(self) -> pl.DataFrame:

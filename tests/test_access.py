@@ -110,6 +110,7 @@ EXAMPLES: dict[str, Call] = {
     "volunteer": lambda wb, r, tmp: wb.volunteer(r["volunteer"]),
     "community": lambda wb, r, tmp: wb.community(r["community"]),
     "exports_folder": lambda wb, r, tmp: wb.exports_folder(),
+    "lead_table": lambda wb, r, tmp: wb.lead_table("funnel"),
     "user_names": lambda wb, r, tmp: wb.user_names(),
     "tinydb": lambda wb, r, tmp: wb.tinydb(),
 }

@@ -74,9 +74,9 @@ from workbench.reporting.suppression import (
 )
 
 __all__ = [
-    "LOAD_BUCKETS", "MODES", "STEPS", "TARGET_STEP", "TOTAL", "WEEKS", "Filters", "filters_allowed", "flow", "funnel",
-    "lasting", "outcomes", "progress", "referral_sources", "t_quantile", "time_to_help", "volunteers",
-    "waiting_list",
+    "LOAD_BUCKETS", "MODES", "STEPS", "TARGET_STEP", "TOTAL", "VIEWS", "WEEKS", "Filters", "filters_allowed", "flow",
+    "funnel", "lasting", "outcomes", "progress", "referral_sources", "t_quantile", "time_to_help", "view_table",
+    "volunteers", "waiting_list",
 ]
 
 TOTAL = "total"
@@ -815,3 +815,33 @@ def volunteers(frames: Any, filters: Filters | None = None, policy: SuppressionP
     table = suppress_counts(table, "volunteers", within=[["k_status"], ["k_recruited"], ["k_load"], ["k_sites"]],
                             total=["t_all", "t_all", "t_active", "is_total"], policy=policy, priority="keep")
     return table.select("site", "is_total", "dimension", "category", *_count_columns("volunteers"))
+
+
+VIEWS = ("funnel", "progress", "flow", "sources", "time_to_help", "waiting", "lasting", "outcomes", "volunteers")
+"""The lead's views, in page order; ``view_table`` computes the table behind each."""
+
+
+def view_table(view: str, frames: Any, targets: Any, filters: Filters | None, policy: SuppressionPolicy, *,
+               as_of: date, year: int | None = None, metric: str | None = None) -> pl.DataFrame:
+    """The suppressed table behind one of the lead's views (``progress`` needs ``year`` and ``metric``)."""
+    if view == "funnel":
+        return funnel(frames, filters, policy)
+    if view == "progress":
+        if year is None or metric is None:
+            raise ValueError("the progress view needs a year and a metric")
+        return progress(frames, targets, filters, policy, year=year, metric=metric, as_of=as_of)
+    if view == "flow":
+        return flow(frames, filters, policy, as_of=as_of)
+    if view == "sources":
+        return referral_sources(frames, filters, policy)
+    if view == "waiting":
+        return waiting_list(frames, filters, policy, as_of=as_of)
+    if view == "time_to_help":
+        return time_to_help(frames, filters, policy)
+    if view == "lasting":
+        return lasting(frames, filters, policy, as_of=as_of)
+    if view == "outcomes":
+        return outcomes(frames, filters, policy)
+    if view == "volunteers":
+        return volunteers(frames, filters, policy)
+    raise ValueError(f"unknown view {view!r}; choose one of {VIEWS}")

@@ -43,6 +43,7 @@ RULES: dict[str, Rule] = {
     "extract": _rule(A),
     "newest_extract": _rule(A, LAB, R),
     "targets": _rule(C, L),
+    "lead_table": _rule(L),  # suppressed aggregates of every site, shared by the lead's pages
     "citizen_names": _rule(C),
     "case": _rule(C, target="case"),
     "volunteer": _rule(C, target="volunteer"),

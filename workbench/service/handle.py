@@ -7,6 +7,7 @@ its audit record. Dashboards, notebooks and the command line all call this.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -33,7 +34,10 @@ from workbench.service.access import RULES, TABLE_OF, Rule
 from workbench.service.users import Role, User
 from workbench.store import Store, Transaction
 
+log = logging.getLogger("workbench.service")
+
 if TYPE_CHECKING:
+    from workbench.reporting.analysis import Filters
     from workbench.reporting.frames import Frames
 
 _ASSIGNABLE = {m.VolunteerStatus.active, m.VolunteerStatus.trained}
@@ -148,6 +152,35 @@ class Workbench:
         self._allow("interventions")
         self._store.refresh()
         return self._store.frame("interventions")
+
+    def lead_table(self, view: str, filters: Filters | None = None, *, mode: str = "standard",
+                   year: int | None = None, metric: str | None = None) -> pl.DataFrame:
+        """The suppressed table behind one of the lead's views (``analysis.VIEWS``) for these filters.
+
+        With no filter it is computed once per store state and read by every lead page
+        (``shared_tables``), so no lead page walks every event itself; with filters it is
+        computed for this page alone (a log line says so).
+        """
+        self._allow("lead_table")
+        from workbench.reporting import analysis
+        from workbench.reporting.suppression import policy_from_name
+        from workbench.service import shared_tables
+
+        policy, as_of = policy_from_name(mode), self._today()
+
+        def compute() -> pl.DataFrame:
+            return analysis.view_table(view, self.frames, self.targets() if view == "progress" else None,
+                                       filters, policy, as_of=as_of, year=year, metric=metric)
+
+        if filters is not None and filters != analysis.Filters():
+            log.info("lead table %s: computed for this page's filters (the shared tables hold the unfiltered view)",
+                     view)
+            return compute()
+        if self.user.has(Role.coordinator):  # their frames hold their own sites only: never shared with a lead
+            return compute()
+        params = {"min_count": policy.min_count, "round_to": policy.round_to, "as_of": as_of.isoformat(),
+                  "year": year, "metric": metric}
+        return shared_tables.table(self._store, view, params, compute)
 
     def targets(self) -> pl.DataFrame:
         """Sites' yearly targets (a coordinator who is not also the lead sees their own sites' only)."""

@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import logging
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 import altair as alt
 import ipywidgets as widgets
+import polars as pl
 from altair.utils.selection import PointSelection
 
 from workbench import config
@@ -59,7 +60,7 @@ from workbench.ui.widgets import (
 log = logging.getLogger("workbench.ui")
 
 MODES = ("standard", "publication")
-VIEWS = ("funnel", "progress", "flow", "sources", "time_to_help", "waiting", "lasting", "outcomes", "volunteers")
+VIEWS = analysis.VIEWS
 DIMENSIONS = ("status", "recruited_via", "load")
 
 
@@ -85,6 +86,14 @@ def picked_site(selections: Mapping[str, Any]) -> str | None:
     points = PointSelection.from_vega(charts.SITE_PICK, signal=state.get("value"), store=state.get("store", [])).value
     sites = {point.get("site") for point in points if isinstance(point, Mapping)}
     return str(sites.pop()) if len(sites) == 1 else None
+
+
+_BUILDERS: dict[str, Callable[[pl.DataFrame], alt.TopLevelSpec]] = {
+    "progress": charts.progress_chart, "flow": charts.flow_chart, "sources": charts.referral_sources_chart,
+    "waiting": charts.waiting_list_chart, "time_to_help": charts.time_to_help_chart, "lasting": charts.lasting_chart,
+    "outcomes": charts.outcomes_chart,
+}
+"""The chart of each view that needs nothing but its table."""
 
 
 class LeadApp:
@@ -282,32 +291,21 @@ class LeadApp:
 
     # --- charts ---------------------------------------------------------------------------------
 
+    def table(self, view: str) -> pl.DataFrame:
+        """The suppressed table behind a view for the current filters and mode (read from the tables
+        every lead page shares when no filter is chosen)."""
+        filters = self.filters if view == "funnel" else self.chart_filters  # a click in the funnel narrows the others
+        extra: dict[str, Any] = {"year": int(self.year.value), "metric": self.metric.value} if view == "progress" else {}
+        return self.wb.lead_table(view, filters, mode=self.mode, **extra)
+
     def build(self, view: str) -> alt.TopLevelSpec:
         """One view's chart for the current filters and mode."""
-        frames, filters, policy = self.wb.frames, self.chart_filters, policy_from_name(self.mode)
+        table = self.table(view)
         if view == "funnel":
-            return charts.funnel_chart(analysis.funnel(frames, self.filters, policy), pickable=True)
-        if view == "progress":
-            table = analysis.progress(frames, self.wb.targets(), filters, policy,
-                                      year=int(self.year.value), metric=self.metric.value,
-                                      as_of=self.wb.today())
-            return charts.progress_chart(table)
-        if view == "flow":
-            return charts.flow_chart(analysis.flow(frames, filters, policy, as_of=self.wb.today()))
-        if view == "sources":
-            return charts.referral_sources_chart(analysis.referral_sources(frames, filters, policy))
-        if view == "waiting":
-            return charts.waiting_list_chart(analysis.waiting_list(frames, filters, policy, as_of=self.wb.today()))
-        if view == "time_to_help":
-            return charts.time_to_help_chart(analysis.time_to_help(frames, filters, policy))
-        if view == "lasting":
-            return charts.lasting_chart(analysis.lasting(frames, filters, policy, as_of=self.wb.today()))
-        if view == "outcomes":
-            return charts.outcomes_chart(analysis.outcomes(frames, filters, policy))
+            return charts.funnel_chart(table, pickable=True)
         if view == "volunteers":
-            return charts.volunteers_chart(analysis.volunteers(frames, filters, policy),
-                                           dimension=self.dimension.value)
-        raise ValueError(f"unknown view {view!r}")
+            return charts.volunteers_chart(table, dimension=self.dimension.value)
+        return _BUILDERS[view](table)
 
     def _draw(self, view: str) -> None:
         self._draw_all([view])

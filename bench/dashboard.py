@@ -446,7 +446,7 @@ def run(cases: int, loads: int, data: Path | None, keep: bool, tab_timeout_s: fl
         server = start_server(data, log, user)
         ready = wait_ready(server)
         print(f"server: the one Jupyter server's preheated kernels ready {ready:.1f} s after start "
-              "(kernel start, imports, store opened, frames built)")
+              "(kernel start, imports, store opened)")
         page = measure(server, shown, loads, tab_timeout_s if shown is PAGES["coordinator"] else 0, churn_loads)
         E2E._stop(server.proc, data)
         server = standalone_voila(E2E.ROOT / "dashboards", data, folder / "standalone.log", user)

@@ -109,3 +109,28 @@ def test_filtered_views_and_coordinators_are_never_shared(root: Path, caplog: py
     own = both.lead_table("funnel")
     assert set(own.get_column("site").to_list()) <= {"ODE", analysis.TOTAL}
     assert not (root / "shared").exists()
+
+
+def test_a_journal_cut_back_and_written_again_is_a_new_state(root: Path) -> None:
+    """A repair keeps the journal up to a damaged line; new writes then reach the same sequence
+    numbers with other content. The shared tables of the lost history are never read for it."""
+    coordinator = workbench.open(root, user=staff("Koordinator Kim", roles=("coordinator",), sites=("ODE",)),
+                                 today=lambda: TODAY)
+    consents = [{"purpose": "case_work", "given": True}]
+    for n in range(5):
+        coordinator.open_referral(site_id="ODE", citizen={"display_name": f"Tabt Borger {n}"}, consents=consents, on=TODAY)
+    lead = _lead(root)
+    lost = _shared(lead, "funnel")
+    state, token = lead._store.state(), lead._store.token()
+    [journal] = root.glob("journal-*.ndjson")
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:-5]))  # as a repair leaves it: the last five transactions set aside
+    again = workbench.open(root, user=staff("Koordinator Kim", roles=("coordinator",), sites=("ODE",)),
+                           today=lambda: TODAY)
+    for n in range(4):
+        again.open_referral(site_id="ODE", citizen={"display_name": f"Ny Borger {n}"}, consents=consents, on=TODAY)
+    again.register_volunteer(site_id="ODE", name="Ny Frivillig", status="active", capacity=2)
+    later = _lead(root)
+    assert later._store.token() == token and later._store.state() != state  # same position, other history
+    assert not _fresh(later, "funnel").equals(lost)  # the two histories show different numbers ...
+    assert_frame_equal(_shared(later, "funnel"), _fresh(later, "funnel"))  # ... and the page shows the kept one

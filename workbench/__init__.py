@@ -53,7 +53,7 @@ def open(
 
 
 def preheat(path: str | os.PathLike[str] | None = None) -> None:
-    """Open the data directory and build its frames before anyone signs in (``service.opening.preheat``)."""
+    """Open the data directory before anyone signs in (``service.opening.preheat``)."""
     from workbench.service import opening
 
     opening.preheat(path)

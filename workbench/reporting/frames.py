@@ -171,8 +171,9 @@ PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 """Columns naming or describing a person (a citizen, a brobygger, a user): left out of the lead's frames."""
 
 
-_SITE_TABLES = frozenset({"cases", "citizens", "volunteers"})
-"""Stored tables whose rows belong to one site (``site_id``); the community catalog is shared."""
+_SITE_TABLES = frozenset({"citizens", "volunteers"})
+"""Stored tables whose rows belong to one site (``site_id``); the community catalog is shared. Cases
+are kept for their site and for the site's brobyggere (see ``Frames._cases_of_own_volunteers``)."""
 _CASE_TABLES = frozenset({"events", "measures"})
 """Stored tables whose rows belong to a case (``case_id``)."""
 
@@ -194,13 +195,14 @@ class Frames:
         self._cache: dict[str, pl.DataFrame] = {}
         self._token: Any = None
 
-    def _get(self, name: str, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    def _get(self, name: str, build: Callable[[], pl.DataFrame], *, scope: bool = True) -> pl.DataFrame:
         self._store.refresh()
         token = self._store.token()
         if token != self._token:
             self._cache, self._token = {}, token
         if name not in self._cache:
-            self._cache[name] = self._scoped(name, build())
+            built = build()
+            self._cache[name] = self._scoped(name, built) if scope else built
         return self._cache[name]
 
     def _scoped(self, name: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -217,17 +219,33 @@ class Frames:
         if self._sites is None:
             return frame
         sites = sorted(self._sites)
+        if table == "cases":
+            return frame.filter(pl.col("site_id").is_in(sites)
+                                | pl.col("id").is_in(self._cases_of_own_volunteers().implode()))
         if table in _SITE_TABLES:
             return frame.filter(pl.col("site_id").is_in(sites))
-        if table in _CASE_TABLES:  # rows of a case: kept when the case is one of those sites'
-            own = self._store.frame("cases").filter(pl.col("site_id").is_in(sites)).get_column("id")
-            return frame.filter(pl.col("case_id").is_in(own.implode()))
+        if table in _CASE_TABLES:  # rows of a case: kept with the case
+            return frame.filter(pl.col("case_id").is_in(self._raw("cases").get_column("id").implode()))
         return frame
+
+    def _cases_of_own_volunteers(self) -> pl.Series:
+        """Cases (of any site) that one of the sites' brobyggere was ever assigned: a brobygger who
+        moved site still carries their open cases, which count in their load."""
+        volunteers = self._store.frame("volunteers").filter(pl.col("site_id").is_in(sorted(self._sites or ())))
+        events = self._store.frame("events")
+        return events.filter((pl.col("kind") == EventKind.volunteer_assigned.value)
+                             & pl.col("volunteer_id").is_in(volunteers.get_column("id").implode())).get_column("case_id")
 
     @property
     def events(self) -> pl.DataFrame:
         """One row per event, in recorded order (``EVENTS_SCHEMA``)."""
-        return self._get("events", self._build_events)
+        return self._get("events", lambda: self._seen_events)
+
+    @property
+    def _seen_events(self) -> pl.DataFrame:
+        """The events built, before the site filter: for a coordinator also those of cases their
+        brobyggere hold at another site (needed for the brobyggere's load, never shown)."""
+        return self._get("events:seen", self._build_events, scope=False)
 
     def _build_events(self) -> pl.DataFrame:
         cases = self._raw("cases").select(pl.col("id").alias("case_id"), pl.col("site_id").alias("site"))
@@ -252,10 +270,15 @@ class Frames:
     @property
     def cases(self) -> pl.DataFrame:
         """One row per case with status, milestones and waiting times (``CASES_SCHEMA``)."""
-        return self._get("cases", self._build_cases)
+        return self._get("cases", lambda: self._seen_cases)
+
+    @property
+    def _seen_cases(self) -> pl.DataFrame:
+        """The cases built, before the site filter (see ``_seen_events``)."""
+        return self._get("cases:seen", self._build_cases, scope=False)
 
     def _build_cases(self) -> pl.DataFrame:
-        events = self.events
+        events = self._seen_events
         kinds = EventKind
         milestones = (
             events.lazy().sort("seq").group_by("case_id").agg(
@@ -316,11 +339,11 @@ class Frames:
 
     def _build_volunteers(self) -> pl.DataFrame:
         load = (
-            self.cases.lazy().filter(pl.col("status") != Status.closed.value)
+            self._seen_cases.lazy().filter(pl.col("status") != Status.closed.value)
             .group_by("volunteer_id").agg(pl.len().alias("load"))
         )
         last_event = (
-            self.events.lazy().filter(pl.col("volunteer_id").is_not_null())
+            self._seen_events.lazy().filter(pl.col("volunteer_id").is_not_null())
             .group_by("volunteer_id").agg(pl.col("on").max().alias("last_event_on"))
         )
         return (

@@ -11,7 +11,6 @@ from typing import Any
 
 from workbench import config
 from workbench.i18n import t
-from workbench.reporting.frames import Frames
 from workbench.service import users
 from workbench.service.handle import Workbench
 from workbench.service.users import User
@@ -41,15 +40,15 @@ _preheated: dict[os.PathLike[str], Any] = {}
 
 
 def preheat(path: str | os.PathLike[str] | None = None) -> None:
-    """Open the data directory and build its frames before anyone signs in (a preheated page kernel).
+    """Open the data directory before anyone signs in (a preheated page kernel).
 
     No handle is made: the next ``open`` of the directory, for the user who signs in, uses the store
-    opened here (and catches up with whatever other processes wrote meanwhile).
+    opened here (and catches up with whatever other processes wrote meanwhile). No frame is built:
+    which rows a page needs depends on who signs in (a coordinator's sites; the lead reads the
+    shared tables), and every site's frames would only fill the kernel.
     """
     root = config.data_dir(path)
-    store = JournalStore(root)
-    Frames(store).all()
-    _preheated[root] = store
+    _preheated[root] = JournalStore(root)
 
 
 def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:

@@ -1,14 +1,16 @@
 """The lead's suppressed tables, computed once per store state and read by every lead page.
 
-A table is kept in ``<data>/shared/<generation>-<sequence>/`` (the store's token), named by its
-view and the parameters it was computed for, as Arrow IPC beside its SHA-256. Any write changes
-the token, so a table is never read for a state it was not computed from; a page that finds no
+A table is kept in ``<data>/shared/<state>/`` (``Store.state``: generation, sequence and the last
+journal line's checksum), named by its view, the parameters it was computed for and a digest of
+the code that computes it, as Arrow IPC beside its SHA-256. Any write (or a repair that cuts the
+journal back) changes the state, so a table is never read for a state it was not computed from; a page that finds no
 table for the current state computes it and leaves it for the next page. Only suppressed
 aggregates are kept (the lead's frames hold no personal column), so nothing here names anyone.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -25,18 +27,40 @@ from workbench.store import Store
 
 FOLDER = "shared"
 log = logging.getLogger("workbench.shared")
+_MASK = os.umask(0)
+os.umask(_MASK)
+_MODE = 0o666 & ~_MASK
+_CODE = functools.cache(lambda: _code())
 
 Params = Mapping[str, str | int | None]
 
 
 def _folder(store: Store) -> Path:
-    gen, seq = store.token()
-    return store.root / FOLDER / f"{gen:06d}-{seq:012d}"
+    return store.root / FOLDER / store.state()
+
+
+def _position(folder: Path) -> tuple[int, int] | None:
+    """The (generation, sequence) a folder's tables were computed at, from its name (None: not ours)."""
+    parts = folder.name.split("-")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _code() -> str:
+    """A digest of the code that computes the tables: tables made by other code are never read."""
+    from workbench.reporting import analysis, bounds, frames, suppression
+
+    digest = hashlib.sha256()
+    for module in (analysis, bounds, frames, suppression):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _name(view: str, params: Params) -> str:
-    digest = hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest()[:16]
-    return f"{view}-{digest}"
+    key = json.dumps({**params, "code": _CODE()}, sort_keys=True)
+    return f"{view}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 def _read(path: Path) -> pl.DataFrame | None:
@@ -62,13 +86,17 @@ def _write(folder: Path, name: str, table: pl.DataFrame) -> None:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}")
         with os.fdopen(handle, "wb") as out:
             out.write(content)
+        os.chmod(temporary, _MODE)  # as the store's own files (mkstemp makes them the owner's alone)
         os.replace(temporary, folder / f"{name}{suffix}")
 
 
 def _forget_older(folder: Path) -> None:
-    """Remove the tables of earlier store states (best effort: another page may be reading them)."""
+    """Remove the tables of earlier store states (best effort: another page may be reading them);
+    a later state's, written meanwhile by another page, stays."""
+    here = _position(folder)
     for other in folder.parent.iterdir():
-        if other != folder and other.is_dir():
+        there = _position(other)
+        if other != folder and other.is_dir() and (there is None or here is None or there <= here):
             shutil.rmtree(other, ignore_errors=True)
 
 

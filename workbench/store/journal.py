@@ -205,6 +205,7 @@ class JournalStore:
         self._found_version = SCHEMA_VERSION  # the schema the data directory had when opened
         self._seq = 0
         self._offset = 0
+        self._last_line = 0  # checksum of the last journal line read or written (``state``)
         self._base: dict[str, pl.DataFrame] = {}
         self._tail: dict[str, dict[str, dict[str, Any] | None]] = {}
         self._tail_audit: list[dict[str, Any]] = []
@@ -376,6 +377,7 @@ class JournalStore:
                 continue
             base[name] = self._read_table(snap, name, table.schema)
         self._gen, self._seq, self._offset, self._lines = gen, seq, 0, 0
+        self._last_line = 0
         self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
         self._frames, self._index, self._tail_index = {}, {}, {}
         self._next = {name: self._max_number(df) for name, df in base.items()}
@@ -460,6 +462,7 @@ class JournalStore:
                     self._apply(tx)
                 except (KeyError, TypeError, AttributeError) as exc:
                     raise self._damaged(path, number, len(lines) - index - 1, repr(exc)) from None
+                self._last_line = zlib.crc32(line)
             position += len(line)
         self._offset = position
         self._lines += len(lines)
@@ -495,6 +498,12 @@ class JournalStore:
     def refresh(self) -> None:
         """Public catch-up for readers (dashboards call it before showing data)."""
         self._refresh()
+
+    def state(self) -> str:
+        """Names the content as of now, history included: the generation, the last sequence and the
+        checksum of the last transaction read. Unlike ``token``, it differs after a repair cut the
+        journal back and new writes reached the same sequence again."""
+        return f"{self._gen:06d}-{self._seq:012d}-{self._last_line:08x}"
 
     def token(self) -> tuple[int, int]:
         """Changes whenever the store's content changes (generation, last sequence)."""
@@ -666,6 +675,7 @@ class JournalStore:
             line = seal(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
             self._pending.append(line)
             self._apply(record)
+            self._last_line = zlib.crc32(line)
         return result
 
     def _flush(self) -> None:

@@ -15,7 +15,7 @@ from workbench.ui.widgets import esc
 
 
 def prepare(data: str | None = None) -> None:
-    """Open the store and build its frames ahead of a page request (Voila's preheated kernel).
+    """Open the store ahead of a page request (Voila's preheated kernel).
 
     No user is known yet, so no handle is made: the page's handle is bound to the signed-in user
     when the request comes. What another process writes meanwhile is caught up then.

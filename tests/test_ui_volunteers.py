@@ -81,7 +81,7 @@ def test_languages_are_chosen_by_name_and_others_typed(app: CoordinatorApp, tab:
     assert languages.common.boxes["ar"].description == "arabisk" and languages.common.boxes["da"].value
     fill(tab, name="Anna Frivillig")
     languages.common.boxes["ar"].value = True
-    languages.other.value = "HU, vi, hu"
+    languages.other.value = "hu, vi, HU, Arabisk"  # a name typed for a box counts as the box
     tab.save_button.click()
     [doc] = app.wb.frames.volunteers.to_dicts()
     assert doc["languages"] == ["da", "ar", "hu", "vi"]

@@ -23,13 +23,17 @@ from workbench.i18n import t
 class _Parser(argparse.ArgumentParser):
     """``argparse`` in the user's language: usage, headings, ``--help`` and the common errors from the catalog."""
 
-    def __init__(self, *, add_help: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, add_help: bool = True, parents: Sequence[argparse.ArgumentParser] = (),
+                 **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(add_help=False, **kwargs)
         self._positionals.title = t("cli.heading.positionals")
         self._optionals.title = t("cli.heading.options")
         if add_help:
             self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=t("cli.help.help"))
+        for parent in parents:  # after the headings are named, so a parent's options join ours under one
+            self._add_container_actions(parent)
+            self._defaults.update(parent._defaults)
 
     def error(self, message: str) -> NoReturn:
         for pattern, key in _ERRORS:

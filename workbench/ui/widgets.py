@@ -464,8 +464,14 @@ class LanguageChoice(widgets.VBox):
 
     @property
     def value(self) -> list[str]:
-        typed = [code.lower() for code in split_labels(self.other.value)]
-        return list(dict.fromkeys([*self.common.value, *typed]))
+        """The codes: the boxes ticked, then the others as typed (a typed name or code of an offered
+        language counts as its box; the same code twice, in any case, once)."""
+        offered = {code: code for code in SPOKEN_LANGUAGES} | {language_name(c).casefold(): c for c in SPOKEN_LANGUAGES}
+        chosen: dict[str, str] = {code: code for code in self.common.value}
+        for typed in split_labels(self.other.value):
+            code = offered.get(typed.casefold(), typed)
+            chosen.setdefault(code.casefold(), code)
+        return list(chosen.values())
 
     @value.setter
     def value(self, codes: Iterable[str]) -> None:

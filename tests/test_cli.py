@@ -140,7 +140,7 @@ def test_help_and_usage_errors_speak_the_users_language(tmp_path: Path) -> None:
     assert "brug: workbench check" in check.stdout and "kontrollér" not in check.stdout.split("\n")[0]
     assert "svar som JSON" in check.stdout
     demo = cli("demo", "--help", data=tmp_path / "d")
-    assert demo.stdout.count("valg:") == 1 and demo.stdout.index("--data") > demo.stdout.index("valg:")
+    assert demo.stdout.count("valg:") == 1 and demo.stdout.index("  --data") > demo.stdout.index("valg:")
     missing = cli("backup", data=tmp_path / "d")
     assert missing.returncode == 2 and "workbench backup: fejl: disse skal angives: --to" in missing.stderr
     word = cli("demo", "--cases", "mange", data=tmp_path / "d")

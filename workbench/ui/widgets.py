@@ -384,7 +384,8 @@ STYLE = """
 .wb-labelled.widget-inline-hbox { flex-direction: column; align-items: stretch; height: auto; }
 .wb-labelled.widget-inline-hbox > .widget-label { width: auto; max-width: none; text-align: left; font-weight: bold;
   white-space: normal; overflow: visible; height: auto; line-height: 1.4; margin: 0 0 2px 0; padding: 0; }
-.wb-labelled.widget-inline-hbox > select, .wb-labelled.widget-inline-hbox > input { flex: 0 0 auto; }
+.wb-labelled.widget-inline-hbox > input, .wb-labelled.widget-inline-hbox > select { flex: 0 0 auto; }
+.wb-labelled.widget-dropdown > select { height: var(--jp-widgets-inline-height, 28px); }
 .wb-label-hidden.widget-inline-hbox > .widget-label { position: absolute; width: 1px; height: 1px; margin: -1px;
   padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .widget-tab > .lm-TabBar .lm-TabBar-tab:not(.lm-mod-current) { color: #333; }

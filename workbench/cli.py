@@ -64,8 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)  # only lends its arguments to the commands
     common.add_argument("--data", help=t("cli.help.data"))
     common.add_argument("--user", help=t("cli.help.user"))
-    commands = parser.add_subparsers(dest="command", required=True, title=t("cli.heading.commands"),
-                                     metavar="{" + ",".join(_COMMANDS) + "}")
+    commands = parser.add_subparsers(dest="command", required=True, title=t("cli.heading.commands"))
 
     demo = commands.add_parser("demo", parents=[common], help=t("cli.help.demo"))
     demo.add_argument("--cases", type=int, default=2000, help=t("cli.help.cases"))
@@ -121,9 +120,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--pool-size", type=int, default=2, help=t("cli.help.pool_size"))
     serve.add_argument("--workdir", help=t("cli.help.workdir"))
     return parser
-
-
-_COMMANDS = ("demo", "check", "backup", "restore", "export-citizen", "erase-citizen", "extract", "users", "serve")
 
 
 def run(argv: Sequence[str] | None = None) -> int:

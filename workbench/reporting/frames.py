@@ -173,7 +173,7 @@ PERSONAL_COLUMNS: dict[str, tuple[str, ...]] = {
 
 _SITE_TABLES = frozenset({"citizens", "volunteers"})
 """Stored tables whose rows belong to one site (``site_id``); the community catalog is shared. Cases
-are kept for their site and for the site's brobyggere (see ``Frames._cases_of_own_volunteers``)."""
+are kept for their site and for the site's brobyggere (see ``Frames._case_ids``)."""
 _CASE_TABLES = frozenset({"events", "measures"})
 """Stored tables whose rows belong to a case (``case_id``)."""
 
@@ -220,21 +220,27 @@ class Frames:
             return frame
         sites = sorted(self._sites)
         if table == "cases":
-            return frame.filter(pl.col("site_id").is_in(sites)
-                                | pl.col("id").is_in(self._cases_of_own_volunteers().implode()))
+            return frame.filter(pl.col("id").is_in(self._case_ids.get_column("id").implode()))
         if table in _SITE_TABLES:
             return frame.filter(pl.col("site_id").is_in(sites))
         if table in _CASE_TABLES:  # rows of a case: kept with the case
-            return frame.filter(pl.col("case_id").is_in(self._raw("cases").get_column("id").implode()))
+            return frame.filter(pl.col("case_id").is_in(self._case_ids.get_column("id").implode()))
         return frame
 
-    def _cases_of_own_volunteers(self) -> pl.Series:
-        """Cases (of any site) that one of the sites' brobyggere was ever assigned: a brobygger who
-        moved site still carries their open cases, which count in their load."""
-        volunteers = self._store.frame("volunteers").filter(pl.col("site_id").is_in(sorted(self._sites or ())))
-        events = self._store.frame("events")
-        return events.filter((pl.col("kind") == EventKind.volunteer_assigned.value)
-                             & pl.col("volunteer_id").is_in(volunteers.get_column("id").implode())).get_column("case_id")
+    @property
+    def _case_ids(self) -> pl.DataFrame:
+        """The cases a coordinator's frames are built from (found once per store state): their sites'
+        cases, and any case one of those sites' brobyggere was ever assigned (a brobygger who moved
+        site still carries their open cases, which count in their load)."""
+        return self._get("ids:cases", self._find_case_ids, scope=False)
+
+    def _find_case_ids(self) -> pl.DataFrame:
+        sites = sorted(self._sites or ())
+        volunteers = self._store.frame("volunteers").filter(pl.col("site_id").is_in(sites)).get_column("id")
+        assigned = self._store.frame("events").filter(
+            (pl.col("kind") == EventKind.volunteer_assigned.value) & pl.col("volunteer_id").is_in(volunteers.implode()))
+        own = self._store.frame("cases").filter(pl.col("site_id").is_in(sites))
+        return pl.concat([own.select("id"), assigned.select(pl.col("case_id").alias("id"))]).unique()
 
     @property
     def events(self) -> pl.DataFrame:

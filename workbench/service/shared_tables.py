@@ -15,22 +15,17 @@ import hashlib
 import io
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import polars as pl
 
 from workbench.store import Store
+from workbench.store.journal import write_atomic
 
 FOLDER = "shared"
 log = logging.getLogger("workbench.shared")
-_MASK = os.umask(0)
-os.umask(_MASK)
-_MODE = 0o666 & ~_MASK
-_CODE = functools.cache(lambda: _code())
 
 Params = Mapping[str, str | int | None]
 
@@ -48,6 +43,7 @@ def _position(folder: Path) -> tuple[int, int] | None:
         return None
 
 
+@functools.cache
 def _code() -> str:
     """A digest of the code that computes the tables: tables made by other code are never read."""
     from workbench.reporting import analysis, bounds, frames, suppression
@@ -59,7 +55,7 @@ def _code() -> str:
 
 
 def _name(view: str, params: Params) -> str:
-    key = json.dumps({**params, "code": _CODE()}, sort_keys=True)
+    key = json.dumps({**params, "code": _code()}, sort_keys=True)
     return f"{view}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
@@ -77,17 +73,13 @@ def _read(path: Path) -> pl.DataFrame | None:
 
 
 def _write(folder: Path, name: str, table: pl.DataFrame) -> None:
-    """Write the table and its digest beside it, each appearing whole (temporary file, then rename)."""
+    """Write the table and its digest beside it, each appearing whole, in the store's file mode."""
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     table.write_ipc(buffer)
     data = buffer.getvalue()
-    for suffix, content in ((".arrow", data), (".sha256", hashlib.sha256(data).hexdigest().encode())):
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}")
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.chmod(temporary, _MODE)  # as the store's own files (mkstemp makes them the owner's alone)
-        os.replace(temporary, folder / f"{name}{suffix}")
+    write_atomic(folder / f"{name}.arrow", data)
+    write_atomic(folder / f"{name}.sha256", hashlib.sha256(data).hexdigest().encode())
 
 
 def _forget_older(folder: Path) -> None:

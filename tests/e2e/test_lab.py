@@ -61,7 +61,7 @@ def test_a_lab_user_opens_a_notebook_from_the_launcher_and_runs_its_first_cell(
     for _ in range(5):
         # Until the notebook's kernel session is connected, JupyterLab drops a run (the cell keeps "[ ]:"
         # and the selection moves on): select the cell and run it again until its prompt changes.
-        first_code.locator(".jp-InputArea-editor").click()
+        first_code.locator(".jp-InputArea-editor").click(timeout=LOAD_TIMEOUT_MS)  # a loaded 2-core machine: not 30 s
         expect(first_code).to_have_class(re.compile(r"\bjp-mod-active\b"))
         page.keyboard.press("Shift+Enter")
         try:

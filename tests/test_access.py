@@ -62,6 +62,7 @@ EXAMPLES: dict[str, Call] = {
     "today": lambda wb, r, tmp: wb.today(),
     "frames": lambda wb, r, tmp: wb.frames,
     "batch": lambda wb, r, tmp: wb.batch(),
+    "bulk": lambda wb, r, tmp: wb.bulk(),
     "add_site": lambda wb, r, tmp: wb.add_site("KGE", "Frivilligcenter Køge", "Køge"),
     "add_intervention": lambda wb, r, tmp: wb.add_intervention("Madklub"),
     "define_template": lambda wb, r, tmp: wb.define_template("Makkerskab"),

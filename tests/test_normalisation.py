@@ -6,13 +6,15 @@ Each case is a row of a table; a refusal must change nothing and name its field.
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from typing import Any
 
 import pytest
 
 import workbench
 from workbench.domain import instruments
-from workbench.domain.text import contains_cpr, danish_sorted, danish_sorted_by, search_text
+from workbench.domain.text import ascii_digits, contains_cpr, danish_sorted, danish_sorted_by, search_text
 from workbench.service import Workbench, users
 
 NBSP, MINUS, FIGURE_DASH, NARROW_NBSP, EM_DASH, SOFT_HYPHEN = "\u00a0", "\u2212", "\u2012", "\u202f", "\u2014", "\u00ad"
@@ -133,3 +135,13 @@ def test_a_decomposed_search_finds_the_composed_name() -> None:
 @pytest.fixture
 def case(wb: Workbench, site: str, open_case: Any) -> dict[str, Any]:
     return open_case(wb)
+
+
+def test_every_decimal_digit_of_every_script_reads_as_its_ascii_digit() -> None:
+    """The CPR check and the digit fields read any script's digits: all of Unicode's, checked one by one."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        expected = str(unicodedata.decimal(char)) if char.isdecimal() else char
+        assert ascii_digits(f"a{char}b") == f"a{expected}b", hex(code)
+    assert contains_cpr("０１０１９０-１２３４") and contains_cpr("٠١٠١٩٠١٢٣٤")
+    assert not contains_cpr("010190-123") and not contains_cpr("short")

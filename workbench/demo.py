@@ -24,8 +24,9 @@ How it works, so that it scales to 100,000 cases:
    brobygger who really has room on that day. Loads are tracked here (+1 at assignment,
    -1 when the case closes or moves to another brobygger).
 
-Only the service API writes, inside one ``wb.batch()``: every call is validated and
-audited exactly as a coordinator's would be.
+Only the service API writes, inside one ``wb.bulk()``: every call is validated and
+audited exactly as a coordinator's would be, and the whole load is written at once as a
+new snapshot generation.
 """
 
 from __future__ import annotations
@@ -267,16 +268,19 @@ TARGET_SHARES = {"referrals": 1.0, "conversations": 0.75, "escorts": 0.55, "last
 # --- the generator -------------------------------------------------------------------------------
 
 
-def generate(wb: Workbench, cases: int, seed: int = 2026) -> DemoSummary:
+def generate(wb: Workbench, cases: int, seed: int = 2026, *, bulk: bool = True) -> DemoSummary:
     """Add ``cases`` synthetic cases (with their sites, brobyggere, communities and citizens) to ``wb``.
 
     Deterministic: the same seed on an empty store gives the same data. Called again on a
     store that already has cases, it adds more (the seed is then mixed with the count of
     existing cases, so the new citizens are not copies of the first ones).
+    ``bulk``: write everything at once as a new snapshot generation (``Workbench.bulk``); False
+    writes call by call through the journal (``Workbench.batch``), the path the bulk load is
+    tested against.
     """
     if cases < 0:
         raise ValueError("cases must be zero or more")
-    with wb.batch():
+    with wb.bulk() if bulk else wb.batch():
         return _Generator(wb, cases, seed).run()
 
 

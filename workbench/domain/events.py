@@ -15,6 +15,7 @@ stored event is checked against its kind's fields but not for its kind's require
 
 from __future__ import annotations
 
+import functools
 import typing
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -168,6 +169,7 @@ def required(kind: EventKind) -> tuple[str, ...]:
     return tuple(name for name, info in model.model_fields.items() if info.is_required() and name not in ("kind", "on"))
 
 
+@functools.cache
 def carries(kind: EventKind) -> tuple[str, ...]:
     """Every field an event of ``kind`` may carry besides ``kind`` and ``on``."""
     return tuple(name for name in PAYLOADS[kind].model_fields if name not in ("kind", "on"))
@@ -198,7 +200,8 @@ class _Envelope(Record):
     def _fields_of_its_kind(self) -> _Envelope:
         """A stored event holds only fields its kind carries (erasure may have removed some)."""
         kind = EventKind(self.kind)
-        extra = {name for name, value in self if value is not None and name not in _ENVELOPE_FIELDS} - set(carries(kind))
+        extra = {name for name in self.model_fields_set - _ENVELOPE_FIELDS if getattr(self, name) is not None}
+        extra -= set(carries(kind))
         if extra:
             raise InvalidInput("input.unknown_field", field=min(extra))
         return self

@@ -158,6 +158,10 @@ class Record(BaseModel):
     def _refuse_cpr_everywhere(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for key, value in data.items():
+                if isinstance(value, str):  # most fields: checked without building a list
+                    if contains_cpr(value):
+                        raise InvalidInput("input.cpr_refused", field=key)
+                    continue
                 for text in _strings(value):
                     if contains_cpr(text):
                         raise InvalidInput("input.cpr_refused", field=key)

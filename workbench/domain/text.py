@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -13,6 +14,8 @@ T = TypeVar("T")
 # DDMMYY, a separator or none, four digits; never part of a longer digit run. Matched on ``_cpr_view``,
 # where every digit is ASCII and every run of dashes and spaces is one "-".
 _CPR_SHAPE = re.compile(r"(?<![0-9])([0-9]{2})([0-9]{2})([0-9]{2})-?([0-9]{4})(?![0-9])")
+# ``\d`` on str patterns is Unicode category Nd, exactly what ``str.isdecimal`` accepts.
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 _SEPARATORS = re.compile(r"[\s\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d\u00ad\u200b-\u200d\u2060-]+")
 
 # "{", "|", "}" are the three code points right after "z", so æ, ø, å sort after every Latin letter.
@@ -26,7 +29,9 @@ def normalise(text: str) -> str:
 
 def ascii_digits(text: str) -> str:
     """``text`` with every decimal digit of any script (Arabic-Indic, full-width, …) as 0-9."""
-    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in text)
+    if text.isascii():  # the common case, checked in C: nothing to replace
+        return text
+    return _OTHER_DIGIT.sub(lambda match: str(unicodedata.decimal(match.group())), text)
 
 
 def _cpr_view(text: str) -> str:
@@ -52,6 +57,14 @@ def contains_cpr(text: str) -> bool:
     with any Unicode dash or space as the separator. The modulus-11 check is deliberately
     not used: numbers issued since 2007 may fail it.
     """
+    if len(text) < 10 and text.isascii():  # an ASCII character is at most one digit: fewer than ten
+        return False
+    return _contains_cpr(text)
+
+
+@functools.lru_cache(maxsize=16384)
+def _contains_cpr(text: str) -> bool:
+    """``contains_cpr`` of a text long enough to hold one (cached: names, notes and places repeat)."""
     for match in _CPR_SHAPE.finditer(_cpr_view(text)):
         day, month, year2 = (int(g) for g in match.groups()[:3])
         if _valid_birth_date(day, month, year2):

@@ -88,6 +88,11 @@ class CaseState:
             return Status.paused
         return self.flow
 
+    def copy(self) -> CaseState:
+        """An independent copy (``apply`` changes a state in place)."""
+        return CaseState(self.flow, self.paused, self.closed, self.volunteer_id, self.community_id,
+                         set(self.follow_ups))
+
     def allows(self, kind: EventKind) -> bool:
         """Whether an event of ``kind`` may be recorded now."""
         return self.status in ALLOWED[kind]
@@ -141,9 +146,10 @@ def apply(state: CaseState, kind: EventKind, event: Mapping[str, Any]) -> CaseSt
     return state
 
 
-def replay(events: Iterable[Mapping[str, Any]]) -> CaseState:
-    """Replay a case's events in recorded order; raises if the timeline is inconsistent."""
-    state = CaseState()
+def replay(events: Iterable[Mapping[str, Any]], state: CaseState | None = None) -> CaseState:
+    """Replay a case's events in recorded order (after ``state``, if given); raises if the timeline is
+    inconsistent."""
+    state = CaseState() if state is None else state
     for event in events:
         kind = EventKind(event["kind"])
         check(state, kind, event)

@@ -52,6 +52,7 @@ RULES: dict[str, Rule] = {
     "user_names": _rule(C, L, A),
     "tinydb": _rule(A),  # every table whole: names and contacts included
     "batch": _rule(C, A),
+    "bulk": _rule(C, A),
     "add_site": _rule(A),
     "add_intervention": _rule(L, A),
     "register_volunteer": _rule(C, target="site"),

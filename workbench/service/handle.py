@@ -7,8 +7,10 @@ its audit record. Dashboards, notebooks and the command line all call this.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +35,7 @@ from workbench.service import admin, privacy
 from workbench.service.access import RULES, TABLE_OF, Rule
 from workbench.service.users import Role, User
 from workbench.store import Store, Transaction
+from workbench.store.schema import TABLES
 
 log = logging.getLogger("workbench.service")
 
@@ -71,6 +74,7 @@ class Workbench:
         self.actor = user.id  # the audit trail's "who": a user id, never a CPR number
         self.data_dir = store.root  # every page and command names the folder it works on
         self._today = today
+        self._states: dict[str, tuple[int, str, CaseState]] | None = None  # replayed case states, in a bulk load
 
     def _allow(self, method: str, target: str | None = None, *, site: str | None = None) -> None:
         """Refuse (``NotAllowed``, audited, nothing else changed) a call the user's role or sites do not allow.
@@ -244,6 +248,37 @@ class Workbench:
         self._allow("batch")
         return self._store.batch()
 
+    def bulk(self) -> AbstractContextManager[None]:
+        """Many calls, each checked as usual, written at once as a new snapshot generation (demo data,
+        a first import): nothing is written unless the block ends without an error and no one else
+        wrote meanwhile. A call refused inside the block leaves no trace, as it would alone."""
+        self._allow("bulk")
+        return self._bulk()
+
+    @contextlib.contextmanager
+    def _bulk(self) -> Iterator[None]:
+        with self._store.bulk():
+            self._states = {}  # no one else's writes are seen during a bulk load: replays build on each other
+            try:
+                yield
+            finally:
+                self._states = None
+
+    def _replay(self, store: Any, case_id: str) -> CaseState:
+        """The case's state from its timeline; during a bulk load, from the state last replayed plus the
+        events recorded since (a case's timeline only grows there)."""
+        timeline = store.find("events", "case_id", case_id)
+        if self._states is None:
+            return replay(timeline)
+        known = self._states.get(case_id)
+        if known is not None and len(timeline) >= known[0] and timeline[known[0] - 1]["id"] == known[1]:
+            state = replay(timeline[known[0]:], known[2].copy())
+        else:
+            state = replay(timeline)
+        if timeline:
+            self._states[case_id] = (len(timeline), timeline[-1]["id"], state.copy())
+        return state
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _commit(self, build: Callable[[Any, Transaction], Any]) -> Any:
@@ -274,8 +309,6 @@ class Workbench:
             raise StaleEdit("edit.stale")
 
     def _new_id(self, store: Any, tx: Transaction, table: str) -> str:
-        from workbench.store.schema import TABLES
-
         return f"{TABLES[table].prefix}{store.next_number(tx, table):06d}"
 
     def _update(self, table: str, model: type[m.Record], doc_id: str, version: int | None,
@@ -443,7 +476,7 @@ class Workbench:
         case_ids = {e["case_id"] for e in store.find("events", "volunteer_id", volunteer_id)}
         load = 0
         for case_id in case_ids:
-            state = replay(store.find("events", "case_id", case_id))
+            state = self._replay(store, case_id)
             if state.volunteer_id == volunteer_id and state.status is not Status.closed:
                 load += 1
         return load
@@ -543,7 +576,7 @@ class Workbench:
             if not consent_now(citizen, m.Purpose.case_work):
                 raise ConsentMissing("consent.case_work_required", field="consents")
             for case in store.find("cases", "citizen_id", citizen_id):
-                if replay(store.find("events", "case_id", case["id"])).status is not Status.closed:
+                if self._replay(store, case["id"]).status is not Status.closed:
                     raise WorkflowRefused("case.already_open", number=case["number"])
             return self._open_case(store, tx, citizen, when, intervention_ids, text)
 
@@ -666,7 +699,7 @@ class Workbench:
         self._allow("case_state", case_id)
         self._store.refresh()
         self._need(self._store, "cases", case_id, "case.not_found")
-        return replay(self._store.find("events", "case_id", case_id))
+        return self._replay(self._store, case_id)
 
     def case_events(self, case_id: str) -> list[dict[str, Any]]:
         """The case's timeline in recorded order."""
@@ -718,7 +751,7 @@ class Workbench:
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             case = self._need(store, "cases", case_id, "case.not_found")
-            state = replay(store.find("events", "case_id", case_id))
+            state = self._replay(store, case_id)
             return self._add_event(store, tx, case, state, event_kind, fields)
 
         result: dict[str, Any] = self._commit(build)
@@ -852,7 +885,7 @@ class Workbench:
 
         def build(store: Any, tx: Transaction) -> dict[str, Any]:
             case = self._need(store, "cases", case_id, "case.not_found")
-            state = replay(store.find("events", "case_id", case_id))
+            state = self._replay(store, case_id)
             measure = m.dump(m.parse(m.Measure, {
                 "id": self._new_id(store, tx, "measures"), "case_id": case_id, "instrument": instrument,
                 "answers": list(answers), "raw_score": scored.raw, "metric_score": scored.metric,

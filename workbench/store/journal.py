@@ -6,6 +6,7 @@ Layout of a data directory (see README, "Data layout"):
     CURRENT                   which snapshot generation is live and the last sequence it covers
     snapshot-NNNNNN/<t>.ndjson one JSON document per line per table (the TinyDB storage's tables)
     snapshot-NNNNNN/<t>.arrow  the same table as Arrow IPC, so a cold open reads it in milliseconds
+    snapshot-NNNNNN/load-audit.ndjson  a bulk load's audit records (only in a generation a load wrote)
     journal-NNNNNN.ndjson     one line per committed transaction since that snapshot
     audit.ndjson              append-only audit trail moved out of compacted journals
     store.lock                cross-process write lock
@@ -49,6 +50,7 @@ from workbench.store.schema import INDEXED, SCHEMA_VERSION, TABLES
 FORMAT = "brobygning-workbench"
 MARKER = "workbench.json"
 CHECKSUMS = "checksums.json"
+LOAD_AUDIT = "load-audit.ndjson"  # a bulk load's audit records, kept in its snapshot (see ``_compact``)
 COMPACT_AFTER_BYTES = 8 * 1024 * 1024
 LOCK_TIMEOUT_S = 30.0
 BATCH_FLUSH_LINES = 100_000
@@ -215,6 +217,7 @@ class JournalStore:
         self._tail_index: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self._pending: list[bytes] = []
         self._in_batch = False
+        self._bulk_from: tuple[int, int] | None = None  # (generation, journal size) a bulk load began at
         self._prepare(create)
 
     # -- opening -------------------------------------------------------------------------
@@ -344,6 +347,8 @@ class JournalStore:
         compacting again and again on a loaded machine) then reads once under the write lock,
         where no compaction can move the files, instead of giving up.
         """
+        if self._bulk_from is not None:
+            return  # a bulk load builds on the state it began at; others' writes make it refuse at the end
         missing: tuple[int, str] | None = None
         for _attempt in range(5):
             gen, seq = self._current()
@@ -378,7 +383,7 @@ class JournalStore:
             base[name] = self._read_table(snap, name, table.schema)
         self._gen, self._seq, self._offset, self._lines = gen, seq, 0, 0
         self._last_line = 0
-        self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, []
+        self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, self._pending_load_audit(snap)
         self._frames, self._index, self._tail_index = {}, {}, {}
         self._next = {name: self._max_number(df) for name, df in base.items()}
 
@@ -615,6 +620,8 @@ class JournalStore:
         """
         if self._broken:
             raise StoreError("store.read_only", path=str(self.root), detail=self._broken)
+        if self._bulk_from is not None:
+            return self._stage(actor, build)
         if self._in_batch:
             result = self._stage(actor, build)
             if len(self._pending) >= BATCH_FLUSH_LINES or time.monotonic() - self._held_since > BATCH_HOLD_S:
@@ -672,10 +679,11 @@ class JournalStore:
                 + [{"table": t, "id": i} for t, i in tx.deletes],
                 "audit": tx.audit,
             }
-            line = seal(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-            self._pending.append(line)
+            if self._bulk_from is None:
+                line = seal(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
+                self._pending.append(line)
+                self._last_line = zlib.crc32(line)
             self._apply(record)
-            self._last_line = zlib.crc32(line)
         return result
 
     def _flush(self) -> None:
@@ -750,13 +758,58 @@ class JournalStore:
             self._flush()
             self._compact_after_a_write()
 
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many calls written at once as the next snapshot generation (demo data, a first import).
+
+        Each call validates against the state the earlier calls built, as in a batch, but no call
+        writes a journal line: at the end the whole state is written as one new generation (the
+        compaction's code), so a crash leaves the old generation or the new one, never part of the
+        load. No lock is held while the calls run, so no one waits for a long load; if anyone
+        wrote meanwhile, the load is dropped with ``store.changed_during_load`` and nothing changes.
+        """
+        if self._in_batch or self._bulk_from is not None:
+            yield
+            return
+        with self._locked():  # a moment's lock: the state and the journal's size belong together
+            self._refresh()
+            path = self._journal_path()
+            self._bulk_from = (self._gen, path.stat().st_size if path.exists() else 0)
+        try:
+            yield
+            with self._locked():
+                self._still_our_version()
+                gen, _seq = self._current()
+                path = self._journal_path()
+                size = path.stat().st_size if path.exists() else 0
+                if (gen, size) != self._bulk_from:  # every write appends to the journal or starts a generation
+                    raise StoreError("store.changed_during_load", path=str(self.root))
+                try:
+                    self._compact(load=True)
+                except OSError as exc:
+                    shutil.rmtree(self.root / f".snapshot-{self._gen + 1:06d}.tmp", ignore_errors=True)
+                    raise StoreError("store.write_failed", path=str(self.root),
+                                     detail=exc.strerror or str(exc)) from exc
+        except BaseException:
+            self._bulk_from = None
+            self._forget_unwritten()
+            raise
+        self._bulk_from = None
+
     def compact(self) -> None:
         """Fold the journal into a new snapshot generation now."""
         with self._locked():
             self._refresh()
             self._compact()
 
-    def _compact(self) -> None:
+    def _compact(self, *, load: bool = False) -> None:
+        """Write the whole state as the next generation and switch ``CURRENT`` to it.
+
+        ``load``: the state holds a bulk load's calls, which no journal line records. Their audit
+        records go into the new snapshot (``LOAD_AUDIT``) and reach audit.ndjson only after
+        ``CURRENT`` names it, so the trail never names a load that did not happen; a crash in between
+        leaves them in the snapshot, where the next open finds them (``_pending_load_audit``).
+        """
         gen = self._gen + 1
         final = self.root / f"snapshot-{gen:06d}"
         work = self.root / f".snapshot-{gen:06d}.tmp"
@@ -776,23 +829,37 @@ class JournalStore:
                     os.fsync(handle.fileno())
             checksums[f"{name}.arrow"] = _digest((work / f"{name}.arrow").read_bytes())
             checksums[f"{name}.ndjson"] = _digest((work / f"{name}.ndjson").read_bytes())
+        loaded = self._new_audit_lines() if load else b""
+        if load:
+            write_atomic(work / LOAD_AUDIT, loaded)
+            checksums[LOAD_AUDIT] = _digest(loaded)
         write_atomic(work / CHECKSUMS, json.dumps(checksums).encode())
         fsync_dir(work)
         os.replace(work, final)
         fsync_dir(self.root)
-        self._append_audit()
+        if not load:
+            self._append_audit()
         write_atomic(self.root / "CURRENT", _current_record(gen, self._seq))
+        waiting = False
+        if loaded:
+            try:
+                self._append_audit(loaded)
+            except OSError as exc:  # the load is committed; its records wait in its snapshot
+                log.warning(t("store.compaction_failed", path=str(self.root), detail=str(exc)))
+                waiting = True
         old_gen = self._gen
         self._gen, self._offset, self._lines = gen, 0, 0
         self._base, self._tail, self._tail_audit = frames, {n: {} for n in TABLES}, []
+        if waiting:
+            self._tail_audit = self._pending_load_audit(final)
         self._frames, self._index, self._tail_index = dict(frames), {}, {}
         shutil.rmtree(self.root / f"snapshot-{old_gen:06d}", ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._journal_path(old_gen))
 
-    def _last_audit_position(self) -> tuple[int, int]:
-        """(sequence, index within it) of the newest audit record already in audit.ndjson."""
-        path = self.root / "audit.ndjson"
+    def _last_audit_position(self, path: Path | None = None) -> tuple[int, int]:
+        """(sequence, index within it) of the newest audit record already in audit.ndjson (or ``path``)."""
+        path = path or self.root / "audit.ndjson"
         if not path.exists():
             return (0, -1)
         with open(path, "rb") as handle:
@@ -805,7 +872,25 @@ class JournalStore:
                 return _audit_position(json.loads(line))
         return (0, -1)
 
-    def _append_audit(self) -> None:
+    def _new_audit_lines(self) -> bytes:
+        """The tail's audit records not yet in audit.ndjson, as its lines."""
+        last = self._last_audit_position()
+        encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for all (json.dumps makes one per call)
+        return b"".join(encode(record).encode() + b"\n" for record in self._tail_audit if _audit_position(record) > last)
+
+    def _pending_load_audit(self, snap: Path) -> list[dict[str, Any]]:
+        """The audit records of a bulk load that a crash kept out of audit.ndjson (usually none: one
+        look at the end of each file)."""
+        path = snap / LOAD_AUDIT
+        if not path.exists() or self._last_audit_position(path) <= self._last_audit_position():
+            return []
+        data = _read_verified(snap, LOAD_AUDIT)
+        if data is None:
+            raise StoreError("store.corrupt", path=str(path), detail="checksum")
+        return [json.loads(line) for line in data.splitlines()]
+
+    def _append_audit(self, lines: bytes | None = None) -> None:
+        """Append the tail's new audit records (or ``lines``, already encoded) to audit.ndjson, fsync'd."""
         path = self.root / "audit.ndjson"
         if path.exists():
             with open(path, "rb+") as handle:
@@ -814,12 +899,11 @@ class JournalStore:
                 tail = handle.read()
                 if tail and not tail.endswith(b"\n"):
                     handle.truncate(data_end - (len(tail) - tail.rfind(b"\n") - 1))
-        last = self._last_audit_position()
-        new = [a for a in self._tail_audit if _audit_position(a) > last]
-        if not new:
+        data = self._new_audit_lines() if lines is None else lines
+        if not data:
             return
         with open(path, "ab") as handle:
-            handle.writelines(json.dumps(record, ensure_ascii=False).encode() + b"\n" for record in new)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
 

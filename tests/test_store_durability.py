@@ -647,6 +647,21 @@ def test_sigkilled_writers_lose_no_acknowledged_write(tmp_path: Path) -> None:
     assert seen["kills"] == chains * trials
 
 
+def test_opening_removes_the_stores_leftovers_but_not_another_programs_file_being_written(tmp_path: Path) -> None:
+    """Several servers start on one data folder at once (one per person): one's open must not delete the
+    token file another is writing."""
+    root = tmp_path / "data"
+    JournalStore(root)
+    (root / ".snapshot-000007.tmp").mkdir()
+    (root / ".CURRENT.abc.tmp").write_bytes(b"{}")
+    (root / ".voila-token.4242.tmp").write_text("being written")
+    (root / ".users.toml.xyz.tmp").write_text("being written")
+    JournalStore(root)
+    names = set(os.listdir(root))
+    assert ".snapshot-000007.tmp" not in names and ".CURRENT.abc.tmp" not in names
+    assert {".voila-token.4242.tmp", ".users.toml.xyz.tmp"} <= names
+
+
 def test_torn_last_journal_line_is_ignored_and_replaced(tmp_path: Path) -> None:
     root = tmp_path / "data"
     acked = _seed(root)

@@ -37,7 +37,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.utils import url_path_join
 from tornado import web
-from traitlets import Bool, Integer, TraitError, Unicode, validate
+from traitlets import Bool, Integer, List, TraitError, Unicode, validate
 
 from workbench import config, i18n
 from workbench.errors import InvalidInput, WorkbenchError
@@ -65,6 +65,11 @@ class WorkbenchApp(ExtensionApp):
     pool_size = Integer(2, config=True, help="Preheated kernels kept ready per dashboard the user may open (1-8).")
     cull_after = Integer(300, config=True, help="Seconds within which a kernel whose page is gone is shut down "
                                                 "(unless the server's own kernel culling is configured).")
+
+    dashboards_folder = Unicode("", config=True, help="The folder the dashboard notebooks are read from "
+                                                      "(default: dashboards/ beside the package).")
+    preheat_also = List(Unicode(), config=True, help="Notebooks of that folder kept preheated for the signed-in user "
+                                                     "beside their role's dashboards (benchmarks' reference page).")
 
     hub_groups = Bool(False, config=True, help="Under JupyterHub: the user's roles and sites come from their hub groups "
                                                "(workbench-coordinator, workbench-site-ODE, ...), written to users.toml.")
@@ -110,7 +115,8 @@ class WorkbenchApp(ExtensionApp):
         os.environ.setdefault(LOG_ENV, str(default_log()))  # a page kernel's failures go there, never to the page
         _use_our_pages(server.web_app.settings, lang)
         dashboards.configure(server.config, lang)
-        pages = dashboards.Dashboards(server, dashboards.voila_configuration(server, lang, self.pool_size))
+        pages = dashboards.Dashboards(server, dashboards.voila_configuration(server, lang, self.pool_size),
+                                      Path(self.dashboards_folder) if self.dashboards_folder else None)
         self._dashboards = pages
         self.settings.update(pages.settings())
         notebooks = notebooks_within(server.root_dir)
@@ -119,6 +125,7 @@ class WorkbenchApp(ExtensionApp):
         launcher.install(launcher.tiles(items_for(user, lang, notebooks), server.base_url) if user else [])
         if isinstance(kernels, DashboardKernelManager) and user is not None:
             sizes = {DASHBOARDS[role]: self.pool_size for role in user.roles if role in DASHBOARDS}
+            sizes.update(dict.fromkeys(self.preheat_also, self.pool_size))
             kernels.start_pools(sizes, pages.renderer())
             self.log.info("workbench: %s preheated kernel(s) for each of %s", self.pool_size, ", ".join(sizes) or "no dashboard")
         elif user is not None and any(role in DASHBOARDS for role in user.roles):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -61,6 +62,7 @@ T = TypeVar("T")
 Tables = dict[str, list[dict[str, Any]]]
 log = logging.getLogger("workbench.store")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
+_OWN_TEMP_FILES = (".snapshot-", ".CURRENT.", f".{MARKER}.", ".audit.ndjson.")  # what the store writes under its lock
 
 
 def _default_mode() -> int:
@@ -775,6 +777,8 @@ class JournalStore:
             self._refresh()
             path = self._journal_path()
             self._bulk_from = (self._gen, path.stat().st_size if path.exists() else 0)
+        collecting = gc.isenabled()
+        gc.disable()  # the load adds millions of small acyclic dicts: the cycle collector would rescan them all
         try:
             yield
             with self._locked():
@@ -794,6 +798,9 @@ class JournalStore:
             self._bulk_from = None
             self._forget_unwritten()
             raise
+        finally:
+            if collecting:
+                gc.enable()
         self._bulk_from = None
 
     def compact(self) -> None:
@@ -925,7 +932,8 @@ class JournalStore:
             name = path.name
             stale_snapshot = name.startswith("snapshot-") and name != f"snapshot-{self._gen:06d}"
             stale_journal = name.startswith("journal-") and name != self._journal_path().name
-            if name.startswith(".") and name.endswith(".tmp") or stale_snapshot or stale_journal:
+            ours = name.endswith(".tmp") and name.startswith(_OWN_TEMP_FILES)  # not another program's file being written
+            if ours or stale_snapshot or stale_journal:
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
                 else:

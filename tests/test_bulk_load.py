@@ -118,6 +118,38 @@ def test_a_write_by_someone_else_during_the_load_makes_it_refuse(tmp_path: Path)
     assert _open(tmp_path / "data").frames.cases.height == 5
 
 
+def test_a_batch_inside_a_load_is_part_of_the_load(tmp_path: Path) -> None:
+    """Catalog import runs in a batch: inside a load it must neither commit early nor outlive a refused load."""
+    wb = _open(tmp_path / "data")
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    other = _open(tmp_path / "data", "other")
+    with pytest.raises(StoreError) as caught, wb.bulk():
+        with wb.batch():
+            wb.add_site("KGE", "Frivilligcenter Køge", "Køge")
+        assert {s["id"] for s in _open(tmp_path / "data").sites()} == {"ODE"}  # nothing written yet
+        other.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
+    assert caught.value.key == "store.changed_during_load"
+    assert {s["id"] for s in _open(tmp_path / "data").sites()} == {"ODE", "AAR"}
+
+
+def test_a_write_after_a_torn_journal_line_is_seen_by_the_load(tmp_path: Path) -> None:
+    """A crashed writer's torn line is cut off when the load begins, so the next writer's line always
+    makes the journal longer (it could otherwise replace the torn bytes with a line just as long)."""
+    root = tmp_path / "data"
+    wb = _open(root)
+    wb.add_site("ODE", "Frivilligcenter Odense", "Odense")
+    journal = next(root.glob("journal-*.ndjson"))
+    line = journal.read_bytes().splitlines(keepends=True)[-1]
+    with journal.open("ab") as handle:
+        handle.write(line[: len(line) // 2])  # as a writer killed mid-append leaves it
+    other = _open(root, "other")
+    with pytest.raises(StoreError) as caught, wb.bulk():
+        wb.add_site("KGE", "Frivilligcenter Køge", "Køge")
+        other.add_site("AAR", "Frivilligcenter Aarhus", "Aarhus")
+    assert caught.value.key == "store.changed_during_load"
+    assert {s["id"] for s in _open(root).sites()} == {"ODE", "AAR"}
+
+
 # argv: path limit -- a bulk load whose snapshot files may not grow past ``limit`` bytes
 FAILED_LOAD = r'''
 import resource, signal, sys

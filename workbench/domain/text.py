@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -59,12 +58,6 @@ def contains_cpr(text: str) -> bool:
     """
     if len(text) < 10 and text.isascii():  # an ASCII character is at most one digit: fewer than ten
         return False
-    return _contains_cpr(text)
-
-
-@functools.lru_cache(maxsize=16384)
-def _contains_cpr(text: str) -> bool:
-    """``contains_cpr`` of a text long enough to hold one (cached: names, notes and places repeat)."""
     for match in _CPR_SHAPE.finditer(_cpr_view(text)):
         day, month, year2 = (int(g) for g in match.groups()[:3])
         if _valid_birth_date(day, month, year2):

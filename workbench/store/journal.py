@@ -219,7 +219,7 @@ class JournalStore:
         self._tail_index: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self._pending: list[bytes] = []
         self._in_batch = False
-        self._bulk_from: tuple[int, int] | None = None  # (generation, journal size) a bulk load began at
+        self._bulk_from: tuple[int, Path, int] | None = None  # (generation, journal, its size) a bulk load began at
         self._prepare(create)
 
     # -- opening -------------------------------------------------------------------------
@@ -743,7 +743,7 @@ class JournalStore:
         long for a bulk load. On an error, what was not yet written is dropped and the
         in-memory state reloaded.
         """
-        if self._in_batch:
+        if self._in_batch or self._bulk_from is not None:  # (inside a bulk load: part of the load)
             yield
             return
         with self._locked():
@@ -776,24 +776,25 @@ class JournalStore:
         with self._locked():  # a moment's lock: the state and the journal's size belong together
             self._refresh()
             path = self._journal_path()
-            self._bulk_from = (self._gen, path.stat().st_size if path.exists() else 0)
+            if path.exists() and path.stat().st_size > self._offset:
+                # A torn line a crashed writer left: cut it off now, as the next writer would, so that
+                # any write from here on makes the journal longer than it is now.
+                with open(path, "r+b") as handle:
+                    handle.truncate(self._offset)
+                    os.fsync(handle.fileno())
+            self._bulk_from = (self._gen, path, self._offset)
         collecting = gc.isenabled()
         gc.disable()  # the load adds millions of small acyclic dicts: the cycle collector would rescan them all
         try:
             yield
             with self._locked():
                 self._still_our_version()
+                began, journal, size = self._bulk_from
                 gen, _seq = self._current()
-                path = self._journal_path()
-                size = path.stat().st_size if path.exists() else 0
-                if (gen, size) != self._bulk_from:  # every write appends to the journal or starts a generation
+                # Every write appends to the journal or starts a generation.
+                if gen != began or (journal.stat().st_size if journal.exists() else 0) != size:
                     raise StoreError("store.changed_during_load", path=str(self.root))
-                try:
-                    self._compact(load=True)
-                except OSError as exc:
-                    shutil.rmtree(self.root / f".snapshot-{self._gen + 1:06d}.tmp", ignore_errors=True)
-                    raise StoreError("store.write_failed", path=str(self.root),
-                                     detail=exc.strerror or str(exc)) from exc
+                self._commit_load(began + 1)
         except BaseException:
             self._bulk_from = None
             self._forget_unwritten()
@@ -803,8 +804,28 @@ class JournalStore:
                 gc.enable()
         self._bulk_from = None
 
+    def _commit_load(self, gen: int) -> None:
+        """Write the load as generation ``gen`` (lock held). A failure before ``CURRENT`` names it means
+        nothing was loaded; one after it (a directory's fsync) means it was, but may not be durable."""
+        try:
+            self._compact(load=True)
+        except OSError as exc:
+            detail = exc.strerror or str(exc)
+            try:
+                live = self._current()[0] == gen
+            except StoreError:
+                live = False
+            if not live:
+                shutil.rmtree(self.root / f".snapshot-{gen:06d}.tmp", ignore_errors=True)
+                raise StoreError("store.write_failed", path=str(self.root), detail=detail) from exc
+            self._broken = detail  # as after any failed fsync: this handle writes no more
+            raise StoreError("store.loaded_but_unsure", path=str(self.root), detail=detail) from exc
+
     def compact(self) -> None:
-        """Fold the journal into a new snapshot generation now."""
+        """Fold the journal into a new snapshot generation now (inside a bulk load: nothing, the load's
+        end writes the generation)."""
+        if self._bulk_from is not None:
+            return
         with self._locked():
             self._refresh()
             self._compact()
@@ -847,21 +868,19 @@ class JournalStore:
         if not load:
             self._append_audit()
         write_atomic(self.root / "CURRENT", _current_record(gen, self._seq))
-        waiting = False
+        waiting = list(self._tail_audit) if loaded else []
         if loaded:
             try:
                 self._append_audit(loaded)
-            except OSError as exc:  # the load is committed; its records wait in its snapshot
+                waiting = []
+            except OSError as exc:  # the load is committed; its records wait in its snapshot (and here)
                 log.warning(t("store.compaction_failed", path=str(self.root), detail=str(exc)))
-                waiting = True
         old_gen = self._gen
         self._gen, self._offset, self._lines = gen, 0, 0
-        self._base, self._tail, self._tail_audit = frames, {n: {} for n in TABLES}, []
-        if waiting:
-            self._tail_audit = self._pending_load_audit(final)
+        self._base, self._tail, self._tail_audit = frames, {n: {} for n in TABLES}, waiting
         self._frames, self._index, self._tail_index = dict(frames), {}, {}
         shutil.rmtree(self.root / f"snapshot-{old_gen:06d}", ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # what is left is removed by the next open's tidying
             os.unlink(self._journal_path(old_gen))
 
     def _last_audit_position(self, path: Path | None = None) -> tuple[int, int]:
@@ -891,8 +910,9 @@ class JournalStore:
         path = snap / LOAD_AUDIT
         if not path.exists() or self._last_audit_position(path) <= self._last_audit_position():
             return []
-        data = _read_verified(snap, LOAD_AUDIT)
-        if data is None:
+        expected = (_checksums(snap) or {}).get(LOAD_AUDIT)  # (a snapshot replaced meanwhile: FileNotFoundError,
+        data = path.read_bytes()                               # and the reader reads the new one)
+        if _digest(data) != expected:
             raise StoreError("store.corrupt", path=str(path), detail="checksum")
         return [json.loads(line) for line in data.splitlines()]
 
@@ -979,6 +999,9 @@ class JournalStore:
         what must survive a restore (the erasure ledger) is read and kept in the same step.
         ``audit``: the restored copy's audit trail, which a store with no trail of its own takes on.
         """
+
+        if self._bulk_from is not None:
+            raise StoreError("store.not_in_load", path=str(self.root))
 
         def build(store: JournalStore, tx: Transaction) -> None:
             new = tables(store._export()) if callable(tables) else tables

@@ -234,10 +234,16 @@ class KernelClient:
         for comm in comms:
             self.send("comm_msg", {"comm_id": comm, "data": {"method": "request_state"}})
         states: dict[str, dict[str, Any]] = {}
-        for message in self.settle():
+
+        def collect(message: dict[str, Any]) -> bool:
+            """Keep a widget's state; done once every widget asked has answered (the answers come on
+            the iopub channel, which a loaded machine may deliver well after the shell's replies)."""
             data = message.get("content", {}).get("data", {})
             if message.get("msg_type") == "comm_msg" and data.get("method") == "update":
                 states.setdefault(message["content"]["comm_id"], {}).update(data.get("state", {}))
+            return len(states) >= len(comms)
+
+        self.read(120, until=collect)
         return states
 
     def forge(self, comm: str, state: dict[str, Any]) -> None:

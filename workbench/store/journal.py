@@ -443,9 +443,9 @@ class JournalStore:
                 handle.seek(self._offset)
                 chunk = handle.read()
         except FileNotFoundError:
-            if self._offset:
-                raise
-            return
+            if self._offset or self._current()[0] != self._gen:
+                raise  # a compaction replaced the generation while it was being read: read the new one
+            return  # a generation no one has written to since it was made
         end = chunk.rfind(b"\n") + 1
         lines = chunk[:end].splitlines(keepends=True)
         tail = chunk[end:]

@@ -1,6 +1,8 @@
 """How long a second writer waits while a bulk load runs (``python -m bench.bulk_wait [cases…]``).
 
-A child process loads N demo cases in one batch (``workbench demo``); meanwhile this process
+A child process loads N demo cases in one batch (``generate(..., bulk=False)``: call by call, committed in
+chunks; ``workbench demo``'s bulk load holds no lock while it runs, and a note landing meanwhile makes
+it refuse, so there is nothing to wait for); meanwhile this process
 records one note after another on a case of its own and times each call. Printed: the longest and
 the median wait beside the same call with no load running (the reference, measured in the same
 run), and how long the load took. Numbers are printed, never asserted.
@@ -19,6 +21,12 @@ import workbench
 from workbench.demo import demo_users, ensure_demo_users, loader
 
 ROOT = Path(__file__).resolve().parents[1]
+_BATCH_LOAD = """
+import sys
+import workbench
+from workbench.demo import generate, loader
+generate(workbench.open(sys.argv[1], user=loader()), int(sys.argv[2]), bulk=False)
+"""
 
 
 def _timed_notes(wb: workbench.service.Workbench, case_id: str, until: subprocess.Popen[bytes] | None,
@@ -44,8 +52,8 @@ def measure(cases: int) -> None:
                                 consents=[{"purpose": "case_work", "given": True}])
         alone = _timed_notes(wb, case["id"], None)
         began = time.perf_counter()
-        load = subprocess.Popen([sys.executable, "-m", "workbench.cli", "demo", "--cases", str(cases),
-                                 "--data", str(data)], cwd=ROOT, stdout=subprocess.DEVNULL)
+        load = subprocess.Popen([sys.executable, "-c", _BATCH_LOAD, str(data), str(cases)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL)
         during = _timed_notes(wb, case["id"], load)
         took = time.perf_counter() - began
         print(f"== bulk load of {cases:,} cases ({took:.1f} s): {len(during)} notes recorded meanwhile")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, serving
+from conftest import ROOT, demo_data, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,8 @@ LOAD_TIMEOUT_MS = 240_000
 
 
 def test_a_page_of_the_configured_folder_is_served_from_its_own_preheated_kernels(
-        demo_folder: Path, tmp_path: Path, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = demo_data(tmp_path, cases=50)  # its own folder: stopping a server stops every kernel on its folder
     pages = tmp_path / "pages"
     pages.mkdir()
     for notebook in (*(ROOT / "dashboards").glob("*.ipynb"), ROOT / "bench" / "reference" / "bare.ipynb"):
@@ -28,7 +29,7 @@ def test_a_page_of_the_configured_folder_is_served_from_its_own_preheated_kernel
     (conf / "jupyter_server_config.json").write_text(json.dumps(
         {"WorkbenchApp": {"dashboards_folder": str(pages), "preheat_also": ["bare.ipynb"]}}), "utf-8")
     monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(conf))
-    with serving(demo_folder, tmp_path, "--user", "demo.koordinator") as server:
+    with serving(data, tmp_path, "--user", "demo.koordinator") as server:
         deadline = time.monotonic() + 240
         while "Kernel pool of bare.ipynb is filled" not in server.log_text():
             assert time.monotonic() < deadline, server.log_text()[-3000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import demo_data, serving
 
 from workbench import i18n
 from workbench.serve import POOL_SIZE
@@ -84,22 +85,30 @@ def test_dashboard_loads_in_danish_cold_then_warm(
 
 
 def test_twenty_page_loads_and_closes_leave_no_kernels_behind(
-    server: Any, context: Any, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, context: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Closing a page shuts its kernel down: after 20 loads and closes, no more kernels run than the
-    coordinator's preheated pool and one more, within a minute (besides the kernels of pages other
-    tests left open)."""
-    most = max(server.kernels(), POOL_SIZE) + 1
-    for _ in range(20):
-        page = context.new_page()
-        _open_dashboard(page, server)
-        page.close(run_before_unload=True)  # as a browser closing the tab: the "page closed" beacon is sent
-    deadline = time.monotonic() + 60
-    while server.kernels() > most and time.monotonic() < deadline:
-        time.sleep(1)
-    running = server.kernels()
-    _report(capsys, f"20 page loads and closes: {running} kernels running after (at most {most})")
-    assert running <= most
+    coordinator's preheated pool and one more, within two minutes. The page's "closed" beacon does it, and
+    where a beacon is lost (on a loaded machine Chromium lost a fifth to a third of them), the server's
+    culling of kernels without a page (``WorkbenchApp.cull_after``, here 30 s) does."""
+    conf = tmp_path / "jupyter-config"
+    conf.mkdir()
+    (conf / "jupyter_server_config.json").write_text(json.dumps({"WorkbenchApp": {"cull_after": 30}}), "utf-8")
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(conf))
+    with serving(demo_data(tmp_path, cases=50), tmp_path, "--user", "demo.koordinator") as server:
+        most = POOL_SIZE + 1
+        for _ in range(20):
+            page = context.new_page()
+            _open_dashboard(page, server)
+            page.close(run_before_unload=True)  # as a browser closing the tab: the "page closed" beacon is sent
+        deadline = time.monotonic() + 120
+        while server.kernels() > most and time.monotonic() < deadline:
+            time.sleep(1)
+        running = server.kernels()
+        beacons = server.log_text().count("Kernel shutdown")
+        _report(capsys, f"20 page loads and closes: {running} kernels running after (at most {most}); "
+                        f"{beacons} shut down by their page or the culler")
+        assert running <= most
 
 
 def test_served_html_holds_no_source_and_loads_in_danish(server: Any) -> None:

@@ -516,6 +516,18 @@ def _open_error(path: Path, **kwargs: Any) -> StoreError:
     return info.value
 
 
+def _read_error(path: Path) -> StoreError:
+    """The error a damaged table gives where it is read: a table's content is read when first needed,
+    not at the open."""
+    before = _tree(path)
+    with pytest.raises(StoreError) as info:
+        store = workbench.open(path, user=staff())._store
+        for name in TABLES:
+            store.frame(name)
+    assert _tree(path) == before, "a refused read changed the directory"
+    return info.value
+
+
 # --- 1. several processes writing at once ---------------------------------------------------
 
 
@@ -706,6 +718,22 @@ def test_reader_never_fails_and_never_goes_back(tmp_path: Path, compact: int) ->
     assert generations >= 2, f"the reader saw only {generations} generation; no compaction happened under it"
     acked.read(writer_out, "w")
     _check_store(root, acked, in_flight=0)
+
+
+def test_a_table_first_read_after_another_process_compacted_comes_from_the_new_generation(tmp_path: Path) -> None:
+    """A handle reads a table when first needed; if a compaction removed its generation meanwhile, it
+    catches up with the new one instead of failing or showing less."""
+    root = tmp_path / "data"
+    acked = _seed(root)
+    reader = JournalStore(root)  # opened: no table read yet
+    writer = workbench.open(root, user=staff("writer"))
+    added = writer.register_volunteer(site_id=SITE, name="Efter Brobygger")["id"]
+    before = _current(root)[0]
+    writer._store.compact()
+    assert not (root / f"snapshot-{before:06d}").exists()  # the generation the reader opened is gone
+    assert set(reader.frame("volunteers")["id"].to_list()) == acked.volunteers | {added}
+    assert {d["id"] for d in reader.find("events", "case_id", min(acked.cases))} == {
+        d["id"] for d in writer._store.find("events", "case_id", min(acked.cases))}
 
 
 @pytest.mark.slow
@@ -952,7 +980,7 @@ def test_corrupt_snapshot(store_on_disk: Path, damage: str, arrow_copy: str) -> 
     assert path.read_bytes() != data
     if arrow_copy == "arrow-copy-removed":
         path.with_suffix(".arrow").unlink(missing_ok=True)
-        assert _open_error(store_on_disk).key == "store.corrupt"
+        assert _read_error(store_on_disk).key == "store.corrupt"
         return
     before = _tree(store_on_disk)
     try:

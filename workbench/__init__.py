@@ -23,7 +23,7 @@ from workbench.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from workbench.service import Workbench
     from workbench.service.users import User
@@ -52,11 +52,11 @@ def open(
     return opening.open_workbench(path, user=user, create=create, today=today)
 
 
-def preheat(path: str | os.PathLike[str] | None = None) -> None:
+def preheat(path: str | os.PathLike[str] | None = None, tables: Iterable[str] | None = None) -> None:
     """Open the data directory before anyone signs in (``service.opening.preheat``)."""
     from workbench.service import opening
 
-    opening.preheat(path)
+    opening.preheat(path, tables)
 
 
 def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:

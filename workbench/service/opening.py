@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,9 @@ def open_workbench(
 _preheated: dict[os.PathLike[str], Any] = {}
 
 
-def preheat(path: str | os.PathLike[str] | None = None) -> None:
-    """Open the data directory before anyone signs in (a preheated page kernel).
+def preheat(path: str | os.PathLike[str] | None = None, tables: Iterable[str] | None = None) -> None:
+    """Open the data directory before anyone signs in (a preheated page kernel), reading ``tables``
+    (every table when None) so the page need not; the rest are read if the page needs them.
 
     No handle is made: the next ``open`` of the directory, for the user who signs in, uses the store
     opened here (and catches up with whatever other processes wrote meanwhile). No frame is built:
@@ -48,7 +49,12 @@ def preheat(path: str | os.PathLike[str] | None = None) -> None:
     shared tables), and every site's frames would only fill the kernel.
     """
     root = config.data_dir(path)
-    _preheated[root] = JournalStore(root)
+    store = JournalStore(root)
+    if tables is None:
+        store.preload()
+    else:
+        store.preload(tables)
+    _preheated[root] = store
 
 
 def init(path: str | os.PathLike[str] | None = None) -> os.PathLike[str]:

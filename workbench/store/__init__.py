@@ -6,7 +6,7 @@ by implementing ``Store`` without touching the service, the frames or the UI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -29,6 +29,7 @@ class Store(Protocol):
     def token(self) -> Any: ...
     def state(self) -> str: ...  # names the content, history included (a folder name: letters, digits, "-")
     def frame(self, table: str) -> pl.DataFrame: ...
+    def preload(self, tables: Iterable[str] = ...) -> None: ...  # read now rather than when first needed
     def get(self, table: str, doc_id: str) -> dict[str, Any] | None: ...
     def find(self, table: str, column: str, value: str) -> list[dict[str, Any]]: ...
     def count(self, table: str) -> int: ...

@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -376,18 +376,58 @@ class JournalStore:
         self._read_journal()
 
     def _load(self, gen: int, seq: int) -> None:
-        snap = self.root / f"snapshot-{gen:06d}"
-        base: dict[str, pl.DataFrame] = {}
-        for name, table in TABLES.items():
-            if table.since > self._found_version and not (snap / f"{name}.ndjson").exists():
-                base[name] = pl.DataFrame(schema=table.schema)  # added by a migration still to run
-                continue
-            base[name] = self._read_table(snap, name, table.schema)
+        """Take generation ``gen`` as the live one. Its tables are read when first needed
+        (``_base_table``): a page that reads only a few small tables never holds the large ones."""
+        snap = self._snapshot(gen)
+        if self._sealed and gen and _checksums(snap) is None:
+            raise StoreError("store.corrupt", path=str(snap / CHECKSUMS), detail="missing or unreadable")
+        for name, table in TABLES.items():  # a table with neither file is lost (or compacted away meanwhile)
+            if table.since <= self._found_version and not (snap / f"{name}.arrow").exists():
+                (snap / f"{name}.ndjson").stat()
+        waiting = self._pending_load_audit(snap)
         self._gen, self._seq, self._offset, self._lines = gen, seq, 0, 0
         self._last_line = 0
-        self._base, self._tail, self._tail_audit = base, {n: {} for n in TABLES}, self._pending_load_audit(snap)
+        self._base, self._tail, self._tail_audit = {}, {n: {} for n in TABLES}, waiting
         self._frames, self._index, self._tail_index = {}, {}, {}
-        self._next = {name: self._max_number(df) for name, df in base.items()}
+        self._next = dict.fromkeys(TABLES, 0)
+
+    def _snapshot(self, gen: int | None = None) -> Path:
+        return self.root / f"snapshot-{self._gen if gen is None else gen:06d}"
+
+    def preload(self, tables: Iterable[str] = TABLES) -> None:
+        """Read these tables of the live snapshot now rather than when first needed (a preheated kernel)."""
+        self._refresh()
+        for name in tables:
+            self._base_table(name)
+
+    def _base_table(self, name: str) -> pl.DataFrame:
+        """A table of the live snapshot, read and checked the first time it is needed.
+
+        A lock-free reader may find its generation's files gone: another process compacted since this
+        handle last caught up. It then catches up with the new generation and reads that one.
+        """
+        frame = self._base.get(name)
+        if frame is not None:
+            return frame
+        for _attempt in range(5):
+            table = TABLES[name]
+            snap = self._snapshot()
+            try:
+                if table.since > self._found_version and not (snap / f"{name}.ndjson").exists():
+                    frame = pl.DataFrame(schema=table.schema)  # added by a migration still to run
+                else:
+                    frame = self._read_table(snap, name, table.schema)
+                break
+            except FileNotFoundError as exc:
+                if self._bulk_from is not None or self._current()[0] == self._gen:
+                    raise StoreError("store.corrupt", path=str(exc.filename), detail="missing") from None
+                self._gen = -1
+                self._refresh()
+        else:
+            raise StoreError("store.busy", seconds=int(LOCK_TIMEOUT_S))
+        self._base[name] = frame
+        self._next[name] = max(self._next[name], self._max_number(frame))
+        return frame
 
     def _read_table(self, snap: Path, name: str, schema: pl.Schema) -> pl.DataFrame:
         """One table of a snapshot: the Arrow copy when its checksum matches, else the NDJSON record
@@ -525,7 +565,8 @@ class JournalStore:
         cached = self._frames.get(table)
         if cached is not None:
             return cached
-        base, tail = self._base[table], self._tail[table]
+        base = self._base_table(table)  # first: reading it may move this handle to a newer generation
+        tail = self._tail[table]
         if tail:
             schema = TABLES[table].schema
             kept = base.filter(~pl.col("id").is_in(list(tail))) if base.height else base
@@ -539,6 +580,7 @@ class JournalStore:
 
     def get(self, table: str, doc_id: str) -> dict[str, Any] | None:
         """One document by id, or None."""
+        self._base_table(table)  # first: reading it may move this handle to a newer generation
         tail = self._tail[table]
         if doc_id in tail:
             return tail[doc_id]
@@ -549,6 +591,7 @@ class JournalStore:
         """Every document whose indexed ``column`` equals ``value``, in the order written."""
         if column not in INDEXED.get(table, ()):
             raise ValueError(f"{table}.{column} is not indexed; use frame() instead")
+        self._base_table(table)  # first: reading it may move this handle to a newer generation
         tail = self._tail[table]
         found = [d for d in self._base_rows(table, column, value) if d["id"] not in tail]
         ids = self._tail_index.get((table, column), {}).get(value, {})
@@ -556,7 +599,7 @@ class JournalStore:
         return found
 
     def _base_rows(self, table: str, column: str, value: str) -> list[dict[str, Any]]:
-        base = self._base[table]
+        base = self._base_table(table)
         if base.height == 0:
             return []
         key = (table, column)
@@ -577,6 +620,7 @@ class JournalStore:
 
     def next_number(self, tx: Transaction, table: str) -> int:
         """Reserve the next running number of ``table`` for a document in ``tx``."""
+        self._base_table(table)  # its numbers count
         reserved = tx._reserved.get(table, 0) + 1
         tx._reserved[table] = reserved
         return self._next[table] + reserved
@@ -775,6 +819,7 @@ class JournalStore:
             return
         with self._locked():  # a moment's lock: the state and the journal's size belong together
             self._refresh()
+            self.preload()  # no lock is held from here: another process's compaction could remove the files
             path = self._journal_path()
             if path.exists() and path.stat().st_size > self._offset:
                 # A torn line a crashed writer left: cut it off now, as the next writer would, so that

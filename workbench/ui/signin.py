@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -14,8 +15,9 @@ from workbench.service import Workbench
 from workbench.ui.widgets import esc
 
 
-def prepare(data: str | None = None) -> None:
-    """Open the store ahead of a page request (Voila's preheated kernel).
+def prepare(data: str | None = None, tables: Iterable[str] | None = None) -> None:
+    """Open the store ahead of a page request (Voila's preheated kernel), reading ``tables`` (every
+    table when None): the ones the page will read, so an idle kernel holds no more than its page needs.
 
     No user is known yet, so no handle is made: the page's handle is bound to the signed-in user
     when the request comes. What another process writes meanwhile is caught up then.
@@ -23,7 +25,7 @@ def prepare(data: str | None = None) -> None:
     from workbench.serving.kernel import harden
 
     harden()  # failures go to the server's log, never to the page
-    workbench.preheat(config.data_dir(data))
+    workbench.preheat(config.data_dir(data), tables)
 
 
 def signed_in(root: Path, role: str) -> Workbench | widgets.Widget:

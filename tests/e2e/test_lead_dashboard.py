@@ -4,9 +4,8 @@ Against the real ``workbench serve --user demo.projektleder`` (``lead_server`` f
 headless Chromium, ``dashboards/projektleder.ipynb`` (``workbench.ui.lead.LeadApp``). Proved:
 
 - the page loads in Danish, and the section of every view in ``workbench.ui.lead.VIEWS`` draws
-  an SVG with marks in it: rendered on the server by vl-convert (inline SVG) for every view but
-  the funnel, which is an Altair ``JupyterChart`` drawn in the browser by vega-embed (svg
-  renderer, bundled offline);
+  an SVG with marks in it: each an Altair ``JupyterChart`` drawn in the browser by vega-embed
+  (svg renderer, bundled offline);
 - choosing one site in the filters changes the funnel's numbers and drops the other sites from
   it; choosing none again brings every site and the first numbers back;
 - a click on a site's bar in the funnel narrows the other charts to that site (the focus line
@@ -105,25 +104,21 @@ def funnel_bars(page: Any, site: str) -> Any:
 
 
 def expect_every_chart_drawn(page: Any) -> None:
-    """Each view's section holds one SVG with mark items: the funnel drawn by vega-embed in the
-    browser (its bars are paths), every other view an inline SVG rendered on the server."""
+    """Each view's section holds one SVG with mark items, drawn by vega-embed in the browser (the
+    funnel's bars are paths)."""
     for view in VIEWS:
         section = chart(page, view)
-        expect(section.locator("svg").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        expect(section.locator(".vega-embed svg")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+        expect(section.locator(".vega-embed svg").first).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        expect(section.locator(MARKS).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
         if view == "funnel":
-            expect(section.locator(SHAPES).first).to_be_attached(timeout=STEP_TIMEOUT_MS)
             expect(section.locator(".vega-embed svg .mark-rect path").first).to_be_attached(
                 timeout=STEP_TIMEOUT_MS)
-        else:  # rendered on the server: whole once it is on the page
-            expect(section.locator(".wb-chart > svg")).to_have_count(1)
-            expect(section.locator(".vega-embed")).to_have_count(0)
-            if section.locator(SHAPES).count() == 0:
-                # one small site chosen: every value of a chart can be hidden, and then it draws no
-                # mark, only the labels that say so
-                text = section.locator(".wb-chart > svg").text_content() or ""
-                assert HIDDEN_LABEL in text or STANDARD.small_label in text, f"the {view} chart is empty"
-                continue
-        assert section.locator(MARKS).count() > 0, f"the {view} chart has an SVG without marks"
+        elif section.locator(SHAPES).count() == 0:
+            # one small site chosen: every value of a chart can be hidden, and then it draws no
+            # mark, only the labels that say so
+            text = section.locator(".vega-embed svg").text_content() or ""
+            assert HIDDEN_LABEL in text or STANDARD.small_label in text, f"the {view} chart is empty"
 
 
 def open_lead(page: Any, server: Any) -> float:

@@ -48,7 +48,6 @@ __all__ = [
     "values",
     "volunteers_chart",
     "waiting_list_chart",
-    "warm_up",
 ]
 
 _TOTAL = "total"
@@ -440,11 +439,6 @@ def to_svg(chart: alt.TopLevelSpec) -> str:
     import vl_convert as vlc
 
     return str(vlc.vegalite_to_svg(chart.to_dict(validate=False), vl_version=_vl_version()))
-
-
-def warm_up() -> None:
-    """Render one tiny chart so vl-convert's engine is started before a page needs it."""
-    to_svg(alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q"))  # type: ignore[no-untyped-call]  # as in _data
 
 
 def to_svgs(charts: Mapping[str, alt.TopLevelSpec]) -> dict[str, str]:

@@ -5,10 +5,10 @@
 site is visible.
 
 Charts come from ``workbench.reporting.charts`` (built on ``workbench.reporting.analysis``'s aggregated,
-suppressed tables): no row-level data reaches the page. The funnel is an Altair
-``JupyterChart`` (its JavaScript bundled offline from vl-convert, no CDN): a click on a
-site's bar narrows every other chart to that site, re-checked and re-suppressed on the
-server. The other charts are rendered on the server to inline SVG by vl-convert.
+suppressed tables): no row-level data reaches the page. Each is an Altair ``JupyterChart``,
+drawn in the browser from an offline bundle (``offline_charts``, no CDN): a click on a site's
+bar in the funnel narrows every other chart to that site, re-checked and re-suppressed on the
+server. vl-convert runs in the kernel only for an export (SVG and PNG files).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from workbench.reporting import analysis, charts
 from workbench.reporting import frames as fr
 from workbench.reporting.suppression import policy_from_name
 from workbench.service import Workbench
+from workbench.ui import offline_charts
 from workbench.ui.signin import signed_in
 from workbench.ui.widgets import (
     STYLE,
@@ -64,20 +65,12 @@ VIEWS = analysis.VIEWS
 DIMENSIONS = ("status", "recruited_via", "load")
 
 
-def _svg(svg: str) -> str:
-    return f'<div class="wb-chart">{svg}</div>'
-
-
 @functools.cache
 def enable_offline_charts() -> None:
-    """Bundle ``JupyterChart``'s JavaScript from vl-convert so no CDN is needed, and start
-    vl-convert's renderer (its first SVG costs about a second more than the next ones).
-
-    Takes 2-3 s once per kernel (later calls return at once), so the dashboard notebook does it
-    before the page request.
-    """
-    alt.JupyterChart.enable_offline()
-    charts.warm_up()
+    """Draw every ``JupyterChart`` from the offline bundle (no CDN; ``offline_charts``): read from
+    the cache in a few milliseconds, made with vl-convert by the first kernel of an installation.
+    The dashboard notebook calls it before the page request."""
+    offline_charts.enable()
 
 
 def picked_site(selections: Mapping[str, Any]) -> str | None:
@@ -87,6 +80,10 @@ def picked_site(selections: Mapping[str, Any]) -> str | None:
     sites = {point.get("site") for point in points if isinstance(point, Mapping)}
     return str(sites.pop()) if len(sites) == 1 else None
 
+
+TABLES = ("sites", "interventions", "targets")
+"""The store tables a lead page reads itself (a preheated kernel reads these only): everything else
+comes through the shared tables (``Workbench.lead_table``)."""
 
 _BUILDERS: dict[str, Callable[[pl.DataFrame], alt.TopLevelSpec]] = {
     "progress": charts.progress_chart, "flow": charts.flow_chart, "sources": charts.referral_sources_chart,
@@ -140,10 +137,10 @@ class LeadApp:
 
         # --- chart sections -----------------------------------------------------------------
         enable_offline_charts()
-        self.outputs: dict[str, widgets.DOMWidget] = {view: widgets.HTML() for view in VIEWS}
-        self.funnel: alt.JupyterChart | None = None  # made on the first draw (it needs a chart)
-        self.outputs["funnel"] = widgets.VBox()
+        self.outputs: dict[str, widgets.Box] = {view: widgets.VBox() for view in VIEWS}
+        self.drawn: dict[str, alt.JupyterChart] = {}  # each made on its first draw (it needs a chart)
         for view, out in self.outputs.items():
+            out.add_class("wb-chart")
             out.add_class(f"wb-lead-chart-{view}")
         self.focus_text = widgets.HTML()
         self.focus_text.add_class("wb-lead-focus")
@@ -311,28 +308,32 @@ class LeadApp:
         self._draw_all([view])
 
     def _draw_all(self, views: list[str]) -> None:
-        """Build the views' charts and show them: the funnel in the browser, the others as SVG
-        rendered side by side here."""
+        """Build the views' charts and send them to the browser, which draws them (offline bundle):
+        only the suppressed tables' rows leave the kernel, and no renderer runs in it."""
         with charts.fast_build():
             built = {view: self.build(view) for view in views}
         self.charts.update(built)
-        if "funnel" in built:
-            self._show_funnel(built.pop("funnel"))
-        for view, svg in charts.to_svgs(built).items():
-            self.outputs[view].value = _svg(svg)
+        for view, chart in built.items():
+            self._show(view, chart)
+
+    @property
+    def funnel(self) -> alt.JupyterChart | None:
+        """The funnel as drawn (a click on a site's bar picks that site)."""
+        return self.drawn.get("funnel")
 
     def svg(self, view: str) -> str:
-        """A shown view's chart as SVG, as an export or a test reads it (the funnel's is drawn in the browser)."""
+        """A shown view's chart as SVG (rendered here by vl-convert), as an export or a test reads it."""
         return charts.to_svg(self.charts[view])
 
-    def _show_funnel(self, chart: alt.TopLevelSpec) -> None:
-        """The funnel is drawn in the browser (offline bundle), where a click on a bar picks a site."""
-        if self.funnel is None:
-            self.funnel = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
-            self.funnel.observe(guard(self.feedback)(self._on_pick), names="_vl_selections")
-            self.outputs["funnel"].children = [self.funnel]
-        else:
-            self.funnel.chart = chart
+    def _show(self, view: str, chart: alt.TopLevelSpec) -> None:
+        drawn = self.drawn.get(view)
+        if drawn is not None:
+            drawn.chart = chart
+            return
+        drawn = self.drawn[view] = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
+        if view == "funnel":
+            drawn.observe(guard(self.feedback)(self._on_pick), names="_vl_selections")
+        self.outputs[view].children = [drawn]
 
     def redraw(self) -> None:
         """Re-read the store and redraw every chart for the current filters."""
@@ -418,4 +419,4 @@ def lead_app(data: str | None = None) -> widgets.Widget:
     return LeadApp(handle).widget
 
 
-__all__ = ["LeadApp", "lead_app"]
+__all__ = ["TABLES", "LeadApp", "lead_app"]

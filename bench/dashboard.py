@@ -67,7 +67,8 @@ class Page:
 PAGES = {
     "coordinator": Page("koordinator.ipynb", (".wb-overview h3",), "the overview", 3.0),
     "lead": Page("projektleder.ipynb", (".wb-lead-chart-funnel svg .mark-rect path",
-                                        *(f".wb-lead-chart-{view} .wb-chart svg" for view in VIEWS if view != "funnel")),
+                                        *(f".wb-lead-chart-{view} .vega-embed svg" for view in VIEWS
+                                          if view != "funnel")),
                  "every chart", 2.0),
 }
 REFERENCE = Page("bare.ipynb", (".wb-bare",), "the widget", 0.0)

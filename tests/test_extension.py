@@ -130,6 +130,19 @@ def test_without_a_login_only_the_health_check_answers(servers: dict[str, Server
     assert status in (302, 403) and "Koordinator" not in page
 
 
+def test_the_charts_bundle_a_kernel_kept_is_served_to_a_signed_in_browser_only(servers: dict[str, Server]) -> None:
+    kernel = "from workbench.serving import chart_bundle; chart_bundle.enable(); print(chart_bundle.bundle_path().name)"
+    name = subprocess.run([sys.executable, "-c", kernel], capture_output=True, text=True, timeout=120,
+                          check=True).stdout.strip()  # a lead page's kernel, on this machine's cache folder
+    server = servers["demo.projektleder"]
+    status, body = server.get(f"/workbench/charts/{name}")
+    assert status == 200 and body.startswith("// sha256 ") and "as default}" in body  # the module the charts import
+    status, body = server.get(f"/workbench/charts/{name}", token=False)
+    assert status in (302, 403) and "sha256" not in body
+    for other in ("jupyterchart-0123456789abcdef.js", "users.toml", "..%2F..%2Fusers.toml"):
+        assert server.get(f"/workbench/charts/{other}")[0] == 404, other
+
+
 def test_a_user_not_in_users_toml_gets_one_sentence(demo_root: Path, tmp_path: Path) -> None:
     server = Server(demo_root, "ukendt.bruger", tmp_path)
     try:

@@ -8,6 +8,7 @@ what each dashboard page's kernel does before it builds a page.
 - ``workbench.serving.authorizer``: what a user whose roles run no code may do in the server.
 - ``workbench.serving.api``: the JSON API.
 - ``workbench.serving.kernel``: a page kernel's failures go to the server-side log, never to the page.
+- ``workbench.serving.chart_bundle``: the charts' JavaScript, bundled once and downloaded once per page.
 """
 
 import os

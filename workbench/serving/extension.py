@@ -44,10 +44,10 @@ from workbench.errors import InvalidInput, WorkbenchError
 from workbench.i18n import catalog, t
 from workbench.service import users
 from workbench.service.users import User
-from workbench.serving import LOG_ENV, dashboards, default_log, launcher
+from workbench.serving import LOG_ENV, chart_bundle, dashboards, default_log, launcher
 from workbench.serving.api import HANDLERS
 from workbench.serving.authorizer import LIMITED_MESSAGES, WorkbenchAuthorizer, runs_code
-from workbench.serving.handlers import TokenLeavesTheAddress, kernel_secret
+from workbench.serving.handlers import ChartBundle, TokenLeavesTheAddress, kernel_secret
 from workbench.serving.items import DASHBOARDS, items_for, notebooks_within
 from workbench.serving.pool import DashboardKernelManager, check_pool_size
 
@@ -147,6 +147,7 @@ class WorkbenchApp(ExtensionApp):
             (r"/", RootHandler),
             (r"/workbench/?", LandingHandler),
             (r"/workbench/api/health", HealthHandler),
+            (rf"/{chart_bundle.URL_PATH}([^/]+)", ChartBundle),
             *HANDLERS,
             *self._dashboards.handlers(),
         ])

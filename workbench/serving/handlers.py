@@ -13,6 +13,7 @@ reachable (``workbench.serving.dashboards``).
   from the server (``KERNEL_SECRET_ENV``); anybody else would receive the next visitor's request.
 - ``/voila/templates/…``: a path that is not ``<template>/static/<file>`` inside the template is
   a 404, not a server error.
+- ``/workbench/charts/<name>``: the charts' JavaScript bundle a kernel kept (``chart_bundle``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from voila.request_info_handler import RequestInfoSocketHandler
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.handler import TornadoVoilaHandler
 
-from workbench.serving import KERNEL_SECRET_ENV, KERNEL_SECRET_HEADER
+from workbench.serving import KERNEL_SECRET_ENV, KERNEL_SECRET_HEADER, chart_bundle
 
 _TEMPLATE_FILE = re.compile(r"[A-Za-z0-9_.-]+/static/(?:[A-Za-z0-9_.@+-]+/)*[A-Za-z0-9_.@+-]+")
 
@@ -110,6 +111,20 @@ class SignedInFileFind(_SignedIn, FileFindHandler):
 
     async def head(self, path: str) -> None:
         await web.StaticFileHandler.head(self, path)
+
+
+class ChartBundle(JupyterHandler):
+    """The charts' JavaScript bundle (``chart_bundle``): named by the versions it was made from, so a
+    browser keeps it; a name that is not a whole kept bundle is a 404."""
+
+    @web.authenticated
+    def get(self, name: str) -> None:
+        data = chart_bundle.read_served(name)
+        if data is None:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+        self.finish(data)
 
 
 class KernelRequestInfo(RequestInfoSocketHandler):

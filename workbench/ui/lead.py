@@ -6,7 +6,7 @@ site is visible.
 
 Charts come from ``workbench.reporting.charts`` (built on ``workbench.reporting.analysis``'s aggregated,
 suppressed tables): no row-level data reaches the page. Each is an Altair ``JupyterChart``,
-drawn in the browser from an offline bundle (``offline_charts``, no CDN): a click on a site's
+drawn in the browser from an offline bundle (``serving.chart_bundle``, no CDN): a click on a site's
 bar in the funnel narrows every other chart to that site, re-checked and re-suppressed on the
 server. vl-convert runs in the kernel only for an export (SVG and PNG files).
 """
@@ -39,7 +39,7 @@ from workbench.reporting import analysis, charts
 from workbench.reporting import frames as fr
 from workbench.reporting.suppression import policy_from_name
 from workbench.service import Workbench
-from workbench.ui import offline_charts
+from workbench.serving import chart_bundle
 from workbench.ui.signin import signed_in
 from workbench.ui.widgets import (
     STYLE,
@@ -67,10 +67,10 @@ DIMENSIONS = ("status", "recruited_via", "load")
 
 @functools.cache
 def enable_offline_charts() -> None:
-    """Draw every ``JupyterChart`` from the offline bundle (no CDN; ``offline_charts``): read from
-    the cache in a few milliseconds, made with vl-convert by the first kernel of an installation.
-    The dashboard notebook calls it before the page request."""
-    offline_charts.enable()
+    """Draw every ``JupyterChart`` from the offline bundle (no CDN; ``serving.chart_bundle``), which the
+    browser downloads once per page: made with vl-convert by the first kernel of an installation,
+    then found in the cache in milliseconds. The dashboard notebook calls it before the page request."""
+    chart_bundle.enable()
 
 
 def picked_site(selections: Mapping[str, Any]) -> str | None:

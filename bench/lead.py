@@ -3,8 +3,8 @@
 For each data folder (or demo size, built into a temporary folder) a fresh process:
 imports the dashboard, bundles the JupyterChart JavaScript (what a preheated kernel does
 before the page request), opens the store and builds the frames, then builds the page
-(every chart: analysis table, Altair spec, SVG by vl-convert) and redraws it twice more
-as a filter change would. Prints each step, the slowest charts and the process's own peak memory (VmHWM).
+(every chart: analysis table and Altair spec, which the browser draws; the SVG an export renders
+with vl-convert is timed apart) and redraws it twice more as a filter change would. Prints each step, the slowest charts and the process's own peak memory (VmHWM).
 Numbers are printed, never asserted.
 """
 
@@ -74,7 +74,7 @@ def report(result: dict[str, object]) -> None:
     per_view: dict[str, list[float]] = result["per_view"]  # type: ignore[assignment]
     redraws: list[float] = result["redraws"]  # type: ignore[assignment]
     print(f"\n{result['cases']:,} cases")
-    print(f"  imports {result['imports']:.2f} s; JupyterChart bundle + vl-convert warm-up {result['bundle']:.2f} s; "
+    print(f"  imports {result['imports']:.2f} s; JupyterChart bundle (read from the cache after the first kernel) {result['bundle']:.2f} s; "
           f"store + frames {result['frames']:.2f} s   (all three before the page request in a preheated kernel)")
     print(f"  page built with every chart: {result['first']:.2f} s (first); "
           f"redraw after a filter change: {', '.join(f'{r:.2f} s' for r in redraws)}")

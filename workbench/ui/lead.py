@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import ipywidgets as widgets
@@ -326,14 +326,20 @@ class LeadApp:
         return charts.to_svg(self.charts[view])
 
     def _show(self, view: str, chart: alt.TopLevelSpec) -> None:
+        """Send a chart to its section. The funnel goes whole (``JupyterChart`` sets up its click
+        selection from it); the others, which select nothing, as their spec built without Altair's
+        schema validation (a third of a page's build; the builders are tested with it on)."""
         drawn = self.drawn.get(view)
-        if drawn is not None:
-            drawn.chart = chart
-            return
-        drawn = self.drawn[view] = alt.JupyterChart(chart, embed_options={"renderer": "svg", "actions": False})
+        if drawn is None:
+            nothing_yet = cast("alt.TopLevelSpec", None)  # its ``chart`` trait allows None: no spec until the next lines
+            drawn = self.drawn[view] = alt.JupyterChart(nothing_yet, embed_options={"renderer": "svg", "actions": False})
+            if view == "funnel":
+                drawn.observe(guard(self.feedback)(self._on_pick), names="_vl_selections")
+            self.outputs[view].children = [drawn]
         if view == "funnel":
-            drawn.observe(guard(self.feedback)(self._on_pick), names="_vl_selections")
-        self.outputs[view].children = [drawn]
+            drawn.chart = chart
+        else:
+            drawn.spec = chart.to_dict(validate=False)
 
     def redraw(self) -> None:
         """Re-read the store and redraw every chart for the current filters."""

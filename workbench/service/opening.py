@@ -50,10 +50,7 @@ def preheat(path: str | os.PathLike[str] | None = None, tables: Iterable[str] | 
     """
     root = config.data_dir(path)
     store = JournalStore(root)
-    if tables is None:
-        store.preload()
-    else:
-        store.preload(tables)
+    store.preload(tables)
     _preheated[root] = store
 
 

@@ -48,7 +48,7 @@ def enable() -> None:
     if alt.JupyterChart._is_offline:
         return
     path = bundle_path()
-    if _read(path) is None:
+    if _whole(path) is None:
         alt.JupyterChart.enable_offline()
         if not _keep(path, alt.JupyterChart._esm):
             return
@@ -70,24 +70,23 @@ def _digest(bundle: str) -> str:
     return hashlib.sha256(bundle.encode()).hexdigest()
 
 
-def _read(path: Path) -> str | None:
-    """The kept bundle, if it is there and whole (its first line holds the SHA-256 of the rest)."""
+def _whole(path: Path) -> bytes | None:
+    """The kept file, if it is there and whole: its first line (a JavaScript comment) holds the
+    SHA-256 of the rest."""
     try:
-        first, _, bundle = path.read_text("utf-8").partition("\n")
+        data = path.read_bytes()
+        first, _, bundle = data.decode("utf-8").partition("\n")
     except (OSError, UnicodeDecodeError):
         return None
     if first != f"// sha256 {_digest(bundle)}":
-        log.warning("chart bundle %s is damaged; made again", path)
+        log.warning("chart bundle %s is damaged", path)
         return None
-    return bundle
+    return data
 
 
 def read_served(name: str) -> bytes | None:
-    """The kept bundle called ``name``, whole, as the server sends it (its first line is a comment)."""
-    if not NAME.fullmatch(name):
-        return None
-    path = cache_folder() / name
-    return path.read_bytes() if _read(path) is not None else None
+    """The kept file called ``name``, whole, as the server sends it."""
+    return _whole(cache_folder() / name) if NAME.fullmatch(name) else None
 
 
 def _keep(path: Path, bundle: str) -> bool:

@@ -394,10 +394,11 @@ class JournalStore:
     def _snapshot(self, gen: int | None = None) -> Path:
         return self.root / f"snapshot-{self._gen if gen is None else gen:06d}"
 
-    def preload(self, tables: Iterable[str] = TABLES) -> None:
-        """Read these tables of the live snapshot now rather than when first needed (a preheated kernel)."""
+    def preload(self, tables: Iterable[str] | None = None) -> None:
+        """Read these tables (every table when None) of the live snapshot now rather than when first
+        needed (a preheated kernel)."""
         self._refresh()
-        for name in tables:
+        for name in TABLES if tables is None else tables:
             self._base_table(name)
 
     def _base_table(self, name: str) -> pl.DataFrame:
@@ -409,8 +410,8 @@ class JournalStore:
         frame = self._base.get(name)
         if frame is not None:
             return frame
+        table = TABLES[name]
         for _attempt in range(5):
-            table = TABLES[name]
             snap = self._snapshot()
             try:
                 if table.since > self._found_version and not (snap / f"{name}.ndjson").exists():

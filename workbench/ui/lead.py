@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import logging
 import zipfile
 from collections.abc import Callable, Mapping
@@ -65,7 +64,6 @@ VIEWS = analysis.VIEWS
 DIMENSIONS = ("status", "recruited_via", "load")
 
 
-@functools.cache
 def enable_offline_charts() -> None:
     """Draw every ``JupyterChart`` from the offline bundle (no CDN; ``serving.chart_bundle``), which the
     browser downloads once per page: made with vl-convert by the first kernel of an installation,
